@@ -1,0 +1,397 @@
+"""recsys command line: train, classify, recommend, export, add, evaluate, info.
+
+A thin layer: parse options, call the library, print. Expected failures (bad input, a
+missing bundle, an unknown id) print one line on stderr and exit with code 1.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+import recsys
+from recsys import Article, NewsModel, RecsysError, TopicPrediction
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Topics and related articles for Arabic news.")
+
+DEFAULT_OUT = Path("artifacts/model")
+
+
+class OnError(str, Enum):
+    fail = "fail"
+    skip = "skip"
+
+
+class TableOrJson(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class TableOrJsonl(str, Enum):
+    table = "table"
+    jsonl = "jsonl"
+
+
+class Backend(str, Enum):
+    local = "local"
+    dask = "dask"
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=1)
+
+
+def friendly_errors(command: Callable) -> Callable:
+    """Turn the library's expected errors into one line on stderr and exit code 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (RecsysError, ValueError, OSError) as exc:
+            _fail(str(exc) or type(exc).__name__)
+        except KeyboardInterrupt:
+            typer.echo("interrupted; nothing was saved", err=True)
+            raise typer.Exit(code=130) from None
+
+    return wrapper
+
+
+def _say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _stage_printer() -> Callable[[str], None]:
+    started = time.perf_counter()
+
+    def say(message: str) -> None:
+        _say(f"[{time.perf_counter() - started:6.1f}s] {message}")
+
+    return say
+
+
+def _report_skips(path: Path, result: recsys.ReadResult) -> None:
+    if result.skipped:
+        _say(f"{path}: skipped {len(result.skipped)} bad record(s); first: {result.skipped[0]}")
+    if result.truncated:
+        _say(f"{path}: {len(result.truncated)} article(s) longer than "
+             f"{recsys.corpus.MAX_BODY_CHARS:,} characters were cut (first: {result.truncated[0]})")
+
+
+def _read_corpora(paths: Iterable[Path], on_error: OnError) -> list[Article]:
+    articles: list[Article] = []
+    seen: set[str] = set()
+    for path in paths:
+        result = recsys.read_articles(path, on_error=on_error.value)
+        _report_skips(path, result)
+        for article in result.articles:
+            if article.id in seen:
+                error = recsys.CorpusError(f"duplicate id {article.id!r} (also in an earlier "
+                                           "corpus)", path=path, field="id")
+                if on_error is OnError.fail:
+                    raise error
+                _say(f"skipped: {error}")
+                continue
+            seen.add(article.id)
+            articles.append(article)
+    return articles
+
+
+def _load(model_dir: Path) -> NewsModel:
+    return recsys.load_bundle(model_dir)
+
+
+# --- train / add ---------------------------------------------------------------------------
+
+@app.command()
+@friendly_errors
+def train(
+    corpus: Annotated[Optional[list[Path]], typer.Option(
+        "--corpus", help="JSON Lines / CSV file (optionally .gz) or folder of .txt/.html; "
+                         "repeatable. Default: the shipped corpus.")] = None,
+    labels: Annotated[Optional[Path], typer.Option(
+        help="Editors' labels: {id, topic} lines, or full articles with topic.")] = None,
+    out: Annotated[Path, typer.Option(help="Bundle directory to write.")] = DEFAULT_OUT,
+    on_error: Annotated[OnError, typer.Option(help="Bad records: fail, or skip and count.")] = OnError.fail,
+) -> None:
+    """Train topics and the related-articles index on a corpus and save a bundle."""
+    say = _stage_printer()
+    paths = corpus or [recsys.default_corpus_path()]
+    archive = _read_corpora(paths, on_error)
+    say(f"read {len(archive):,} articles from {len(paths)} corpus file(s)")
+    if labels is not None:
+        result = recsys.read_labels(labels, on_error=on_error.value)
+        _report_skips(labels, result)
+        archive, problems = recsys.apply_labels(archive, result.articles, on_error=on_error.value)
+        for problem in problems:
+            _say(f"skipped: {labels}: {problem}")
+    model = NewsModel.train(archive, progress=say)
+    say(f"saving bundle to {out}")
+    version = model.save(str(out))
+    counts = model.info["counts"]
+    by_topic = ", ".join(f"{t} {n}" for t, n in counts["labelled_by_topic"].items())
+    typer.echo(f"trained on {counts['archive']:,} articles "
+               f"({counts['labelled']:,} labelled from {model.info['labels_from']}: {by_topic}); "
+               f"vocabulary {counts['vocabulary']:,} terms")
+    metrics = model.info["metrics"]
+    if metrics:
+        typer.echo(f"classifier cross-validated macro-F1 {metrics['classifier_cv_macro_f1']:.3f}")
+    typer.echo(f"saved {out} -> {Path(version).name} in {model.info['training_seconds']:.1f}s")
+
+
+@app.command()
+@friendly_errors
+def add(
+    model: Annotated[Path, typer.Option(help="Bundle directory to update.")],
+    corpus: Annotated[list[Path], typer.Option("--corpus", help="Articles to add.")],
+    on_error: Annotated[OnError, typer.Option(help="Bad records: fail, or skip and count.")] = OnError.fail,
+) -> None:
+    """Add new articles to a trained bundle without retraining (saved atomically)."""
+    news = _load(model)
+    articles = _read_corpora(corpus, on_error)
+    known = [a.id for a in articles if a.id in news.index.row_of_]
+    if known:
+        if on_error is OnError.fail:
+            _fail(f"{len(known)} article id(s) already in the archive, e.g. {known[0]!r}; "
+                  "use --on-error skip to add only the new ones")
+        articles = [a for a in articles if a.id not in news.index.row_of_]
+        _say(f"skipped {len(known)} article(s) already in the archive")
+    news.add(articles)
+    version = news.save(str(model))
+    typer.echo(f"added {len(articles):,} articles; archive now {len(news):,}; "
+               f"saved {model} -> {Path(version).name}")
+
+
+# --- classify ------------------------------------------------------------------------------
+
+def _query_articles(input_path: Optional[Path], text_file: Optional[Path],
+                    on_error: OnError) -> list[Article]:
+    if (input_path is None) == (text_file is None):
+        _fail("give exactly one of --input or --text-file")
+    if text_file is not None:
+        return [recsys.read_text_file(text_file)]
+    return _read_corpora([input_path], on_error)
+
+
+def _prediction_record(article_id: str, prediction: TopicPrediction) -> dict[str, Any]:
+    return {"id": article_id, "topic": prediction.topic, "scores": prediction.scores,
+            "low_confidence": prediction.low_confidence}
+
+
+@app.command()
+@friendly_errors
+def classify(
+    model: Annotated[Path, typer.Option(help="Bundle directory.")],
+    input: Annotated[Optional[Path], typer.Option(help="Corpus file or folder to classify.")] = None,
+    text_file: Annotated[Optional[Path], typer.Option(help="One article: title line, then body.")] = None,
+    format: Annotated[TableOrJsonl, typer.Option(help="Output format.")] = TableOrJsonl.table,
+    on_error: Annotated[OnError, typer.Option(help="Bad records: fail, or skip and count.")] = OnError.fail,
+) -> None:
+    """Topic of each article, with every topic's probability."""
+    news = _load(model)
+    articles = _query_articles(input, text_file, on_error)
+    predictions = news.classify(articles)
+    if format is TableOrJsonl.jsonl:
+        for article, prediction in zip(articles, predictions):
+            typer.echo(json.dumps(_prediction_record(article.id, prediction), ensure_ascii=False))
+        return
+    topics = recsys.TOPICS
+    typer.echo(f"{'id':<24} {'topic':<13} " + " ".join(f"{t[:12]:>12}" for t in topics) + "  note")
+    for article, prediction in zip(articles, predictions):
+        note = "low confidence" if prediction.low_confidence else ""
+        typer.echo(f"{article.id[:24]:<24} {prediction.topic:<13} "
+                   + " ".join(f"{prediction.scores[t]:>12.3f}" for t in topics) + f"  {note}")
+
+
+# --- recommend / export ----------------------------------------------------------------------
+
+def _editor_overrides(path: Optional[Path]) -> dict[str, list[str]]:
+    """Editors' overrides file: JSON with optional pin_ids, exclude_ids, exclude_topics,
+    require_topics (lists of strings)."""
+    if path is None:
+        return {}
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise recsys.CorpusError(f"unreadable overrides file ({exc})", path=path) from None
+    allowed = ("pin_ids", "exclude_ids", "exclude_topics", "require_topics")
+    if not isinstance(data, dict):
+        raise recsys.CorpusError("expected a JSON object", path=path)
+    for key, value in data.items():
+        if key not in allowed:
+            raise recsys.CorpusError(f"unknown key; expected {', '.join(allowed)}", path=path,
+                                     field=key)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise recsys.CorpusError("expected a list of strings", path=path, field=key)
+    return data
+
+
+def _related_options(k: int, half_life: Optional[float], max_age: Optional[float],
+                     before_only: bool, min_score: Optional[float], min_count: Optional[int],
+                     mmr: Optional[float], duplicate_threshold: Optional[float],
+                     no_collapse: bool) -> dict[str, Any]:
+    options: dict[str, Any] = {"k": k, "half_life_days": half_life, "max_age_days": max_age,
+                               "min_score": min_score, "min_count": min_count,
+                               "mmr_lambda": mmr, "duplicate_threshold": duplicate_threshold}
+    if before_only:
+        options["before_only"] = True
+    return options | ({"duplicate_threshold": None} if no_collapse else {})
+
+
+# Options shared by recommend and export, declared once.
+KOpt = Annotated[int, typer.Option("-k", "--k", min=1, max=1000, help="How many related articles.")]
+HalfLifeOpt = Annotated[Optional[float], typer.Option(help="Recency half-life in days.")]
+MaxAgeOpt = Annotated[Optional[float], typer.Option(help="Drop articles older than this many days.")]
+BeforeOpt = Annotated[bool, typer.Option(help="Only articles published up to the query's date.")]
+MinScoreOpt = Annotated[Optional[float], typer.Option(help="Hide suggestions under this cosine.")]
+MinCountOpt = Annotated[Optional[int], typer.Option(help="Show none if fewer than this many remain.")]
+MmrOpt = Annotated[Optional[float], typer.Option(help="Diversify with MMR, lambda in [0, 1].")]
+DupOpt = Annotated[Optional[float], typer.Option(help="Cosine at which two articles are copies.")]
+NoCollapseOpt = Annotated[bool, typer.Option(help="Keep reposted copies in the list.")]
+OverridesOpt = Annotated[Optional[Path], typer.Option(
+    help="JSON: pin_ids, exclude_ids, exclude_topics, require_topics.")]
+
+
+@app.command()
+@friendly_errors
+def recommend(
+    model: Annotated[Path, typer.Option(help="Bundle directory.")],
+    id: Annotated[Optional[str], typer.Option("--id", help="An archived article's id.")] = None,
+    text_file: Annotated[Optional[Path], typer.Option(help="A new article: title line, then body.")] = None,
+    k: KOpt = 10,
+    format: Annotated[TableOrJson, typer.Option(help="Output format.")] = TableOrJson.table,
+    explain: Annotated[bool, typer.Option(help="Show the shared terms behind each suggestion.")] = False,
+    half_life: HalfLifeOpt = None, max_age: MaxAgeOpt = None, before_only: BeforeOpt = False,
+    min_score: MinScoreOpt = None, min_count: MinCountOpt = None, mmr: MmrOpt = None,
+    duplicate_threshold: DupOpt = None, no_collapse: NoCollapseOpt = False,
+    overrides: OverridesOpt = None,
+    pin: Annotated[Optional[list[str]], typer.Option(help="Pin this id first (repeatable).")] = None,
+    exclude: Annotated[Optional[list[str]], typer.Option(help="Never suggest this id.")] = None,
+    exclude_topic: Annotated[Optional[list[str]], typer.Option(help="Never suggest this topic.")] = None,
+    require_topic: Annotated[Optional[list[str]], typer.Option(help="Only suggest this topic.")] = None,
+) -> None:
+    """Related articles for an archived article (--id) or a new text (--text-file)."""
+    if (id is None) == (text_file is None):
+        _fail("give exactly one of --id or --text-file")
+    news = _load(model)
+    editor = _editor_overrides(overrides)
+    rules = {"pin_ids": [*editor.get("pin_ids", []), *(pin or [])],
+             "exclude_ids": [*editor.get("exclude_ids", []), *(exclude or [])],
+             "exclude_topics": [*editor.get("exclude_topics", []), *(exclude_topic or [])],
+             "require_topics": [*editor.get("require_topics", []), *(require_topic or [])]}
+    options = _related_options(k, half_life, max_age, before_only, min_score, min_count, mmr,
+                               duplicate_threshold, no_collapse)
+    if id is not None:
+        query: Any = id
+        related = news.related(id, **rules, **options)
+    else:
+        query = recsys.read_text_file(text_file)
+        related = news.related_to(query, **rules, **options)
+    terms = news.explain(query, related.ids) if explain else None
+    rows = []
+    for rank, (rid, score) in enumerate(zip(related.ids, related.scores)):
+        meta = news.article(str(rid))
+        row = {"id": str(rid), "score": round(float(score), 4), "title": meta["title"],
+               "topic": meta["topic"]}
+        if terms is not None:
+            row["terms"] = terms[rank]
+        rows.append((row, meta))
+    if format is TableOrJson.json:
+        typer.echo(json.dumps([row for row, _ in rows], ensure_ascii=False, indent=1))
+        return
+    if not rows:
+        typer.echo("no related articles above the score floor")
+    for rank, (row, meta) in enumerate(rows, 1):
+        line = (f"{rank:>3}. {row['score']:.3f}  {row['id']:<20} {row['topic']:<13} "
+                f"{meta['date'] or '':<10}  {row['title']}")
+        typer.echo(line)
+        if terms is not None:
+            typer.echo(f"       shared: {'، '.join(row['terms'])}")
+
+
+def _write_atomically(path: Path, lines: Iterable[str]) -> int:
+    """Write lines to ``path`` through a temporary file and a rename; return the count."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    count = 0
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            for line in lines:
+                handle.write(line + "\n")
+                count += 1
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return count
+
+
+@app.command()
+@friendly_errors
+def export(
+    model: Annotated[Path, typer.Option(help="Bundle directory.")],
+    out: Annotated[Path, typer.Option(help="JSON Lines file to write.")],
+    k: KOpt = 10,
+    half_life: HalfLifeOpt = None, max_age: MaxAgeOpt = None, before_only: BeforeOpt = False,
+    min_score: MinScoreOpt = None, min_count: MinCountOpt = None, mmr: MmrOpt = None,
+    duplicate_threshold: DupOpt = None, no_collapse: NoCollapseOpt = False,
+    backend: Annotated[Backend, typer.Option(help="Run chunks locally or on Dask.")] = Backend.local,
+    scheduler: Annotated[Optional[str], typer.Option(
+        help="Dask scheduler address (implies --backend dask).")] = None,
+    chunk_size: Annotated[int, typer.Option(min=1, help="Articles per task.")] = 2000,
+    n_jobs: Annotated[int, typer.Option(help="Local parallel jobs.")] = 1,
+) -> None:
+    """Related lists for every archived article, one JSON line each."""
+    news = _load(model)
+    options = _related_options(k, half_life, max_age, before_only, min_score, min_count, mmr,
+                               duplicate_threshold, no_collapse)
+    use_dask = backend is Backend.dask or scheduler is not None
+    say = _stage_printer()
+    total = len(news)
+    done = 0
+
+    def records() -> Iterable[str]:
+        nonlocal done
+        for article_id, related in recsys.export_related(
+                news, chunk_size=chunk_size, n_jobs=n_jobs,
+                scheduler=scheduler if use_dask else None, dask=use_dask, **options):
+            done += 1
+            if done % chunk_size == 0 or done == total:
+                say(f"exported {done:,}/{total:,}")
+            yield json.dumps({"id": article_id, "topic": news.archive["topics"][news.index.row(article_id)],
+                              "related": [{"id": str(i), "score": round(float(s), 4)}
+                                          for i, s in zip(related.ids, related.scores)]},
+                             ensure_ascii=False)
+
+    count = _write_atomically(out, records())
+    typer.echo(f"wrote related lists for {count:,} articles to {out}")
+
+
+# --- info ------------------------------------------------------------------------------------
+
+@app.command()
+@friendly_errors
+def info(model: Annotated[Path, typer.Option(help="Bundle directory.")]) -> None:
+    """Show a bundle's manifest (versions, counts, metrics) after checking it."""
+    _load(model)  # verifies checksums and versions
+    manifest = recsys.read_manifest(model)
+    manifest.pop("files", None)
+    typer.echo(json.dumps(manifest, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,288 @@
+"""Arabic text processing: HTML stripping, normalization, tokenization, light stemming.
+
+Everything here is a pure function of its input, so it can be plugged into
+scikit-learn vectorizers and pickled with them. The hot path is
+:class:`ArabicAnalyzer`: it cleans a whole text with one ``str.translate`` and one
+regular expression, then maps each distinct token to its term through a per-process
+cache, so the expensive per-token work (letter normalization, stemming, stop-word
+lookup) runs once per distinct token rather than once per occurrence.
+
+Examples
+--------
+>>> normalize("الحـــرْبُ في إدلب ٢٠١٩")
+'الحرب في ادلب 2019'
+>>> light_stem("والمدارس")
+'مدارس'
+>>> tokenize("دبابةوتقنص")
+['دبابة', 'وتقنص']
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import re
+import unicodedata
+from collections.abc import Iterable
+from importlib import resources
+
+from sklearn.base import BaseEstimator
+
+__all__ = [
+    "strip_html",
+    "clean",
+    "normalize_letters",
+    "normalize",
+    "tokenize",
+    "light_stem",
+    "STOP_WORDS",
+    "ArabicAnalyzer",
+]
+
+# --- HTML -----------------------------------------------------------------------------
+
+_HTML_DROP = re.compile(r"<(script|style|noscript)\b.*?</\1\s*>|<!--.*?-->", re.I | re.S)
+# Block-level tags end a line: boilerplate removal works on lines, so a menu item in
+# its own <li> must not be glued to the article's first sentence.
+_HTML_BLOCK = re.compile(r"</?(p|br|div|li|ul|ol|h[1-6]|tr|td|table|section|article|header|"
+                         r"footer|nav|blockquote)\b[^>]*>", re.I)
+_HTML_TAG = re.compile(r"<[^>]{0,2000}>")
+
+
+def strip_html(text: str) -> str:
+    """Remove HTML markup and decode entities, keeping block boundaries as newlines.
+
+    >>> strip_html("<p>قصف <b>مدفعي</b></p><p>على &quot;حلب&quot;</p>").split("\\n")
+    ['', 'قصف  مدفعي ', '', 'على "حلب"', '']
+    """
+    if "<" not in text and "&" not in text:
+        return text
+    text = _HTML_DROP.sub(" ", text)
+    text = _HTML_BLOCK.sub("\n", text)
+    text = _HTML_TAG.sub(" ", text)
+    return html.unescape(text)
+
+
+# --- Character normalization -----------------------------------------------------------
+
+_DELETE = (
+    [*range(0x064B, 0x0660), 0x0670, *range(0x06D6, 0x06EE)]  # harakat, dagger alef, Quranic marks
+    + [0x0640]  # tatweel
+    + [*range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x206A), 0xFEFF,
+       0x061C, 0x00AD]  # zero-width, bidi controls, soft hyphen
+)
+_DIGITS = {0x0660 + i: str(i) for i in range(10)} | {0x06F0 + i: str(i) for i in range(10)}
+_CLEAN_TABLE = str.maketrans({**dict.fromkeys(_DELETE), **_DIGITS,
+                              0x06A9: "ك", 0x06CC: "ي"})  # Persian kaf and yeh
+_PRESENTATION_FORMS = re.compile("[\ufb50-\ufdff\ufe70-\ufefe]")
+
+_LETTER_MAP = {
+    "alef": {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا"},
+    "alef_maqsura": {"ى": "ي"},
+    "taa_marbuta": {"ة": "ه"},
+    "hamza_seats": {"ؤ": "و", "ئ": "ي"},
+}
+
+
+def clean(text: str) -> str:
+    """Strip diacritics, tatweel and invisible controls; unify digits and letter forms.
+
+    Presentation forms (as pasted from PDFs) become ordinary letters, Arabic-Indic and
+    Persian digits become ASCII digits and Latin letters are lowercased. Letter
+    *variants* (hamza seats, taa marbuta) are left alone: that is
+    :func:`normalize_letters`' job, so readable forms survive for explanations.
+
+    >>> clean("الحـــرْبُ \u200fفي ﻏﺰﺓ ٢٠١٩ UN")
+    'الحرب في غزة 2019 un'
+    """
+    if _PRESENTATION_FORMS.search(text):
+        text = unicodedata.normalize("NFKC", text)
+    return text.translate(_CLEAN_TABLE).lower()
+
+
+@functools.lru_cache(maxsize=16)
+def _letter_table(alef: bool, alef_maqsura: bool, taa_marbuta: bool, hamza_seats: bool) -> dict:
+    flags = {"alef": alef, "alef_maqsura": alef_maqsura, "taa_marbuta": taa_marbuta,
+             "hamza_seats": hamza_seats}
+    mapping: dict[str, str] = {}
+    for name, on in flags.items():
+        if on:
+            mapping.update(_LETTER_MAP[name])
+    return str.maketrans(mapping)
+
+
+def normalize_letters(text: str, *, alef: bool = True, alef_maqsura: bool = True,
+                      taa_marbuta: bool = True, hamza_seats: bool = False) -> str:
+    """Fold the letter variants that writers use interchangeably.
+
+    Defaults follow Lucene's ``ArabicNormalizer`` (alef variants to bare alef, alef
+    maqsura to yaa, taa marbuta to haa) and keep hamza on waw and yaa, which carry
+    meaning (``مسؤول``).
+
+    >>> normalize_letters("إسرائيل تتهم مدينة المستشفى")
+    'اسرائيل تتهم مدينه المستشفي'
+    """
+    return text.translate(_letter_table(alef, alef_maqsura, taa_marbuta, hamza_seats))
+
+
+def normalize(text: str) -> str:
+    """Clean a raw text and fold letter variants: the full normalization, for display-free use.
+
+    >>> normalize("أُسْرَى")
+    'اسري'
+    """
+    return normalize_letters(clean(strip_html(text)))
+
+
+# --- Tokenization ------------------------------------------------------------------------
+
+# Taa marbuta and alef maqsura only ever end a word, so a letter right after one is the
+# start of a word that lost its space ("دبابةوتقنص"). Splitting there fixes most glued
+# words in real feeds at no cost; the rest are left to character n-grams.
+_GLUE = re.compile("([ةى])(?=[\u0621-\u064a])")
+_TOKEN = re.compile(r"[^\W\d_]+|\d+")
+
+
+def tokenize(text: str, *, split_glued: bool = True) -> list[str]:
+    """Split cleaned text into runs of letters and runs of digits.
+
+    >>> tokenize("قُتل 12 شخصاً،وأصيب آخرون")
+    ['قتل', '12', 'شخصا', 'وأصيب', 'آخرون']
+    """
+    text = clean(text)
+    if split_glued:
+        text = _GLUE.sub(r"\1 ", text)
+    return _TOKEN.findall(text)
+
+
+# --- Light stemming (Lucene's ArabicStemmer, the "light10" rules of Larkey et al.) ----------
+
+_PREFIXES = ("ال", "وال", "بال", "كال", "فال", "لل", "و")
+_SUFFIXES = ("ها", "ان", "ات", "ون", "ين", "يه", "ية", "ه", "ة", "ي")
+
+
+def light_stem(token: str) -> str:
+    """Remove one article/conjunction prefix and common suffixes (light10).
+
+    A prefix goes only if at least two letters remain (three for the lone ``و``), and
+    each suffix in turn goes only if two letters remain, as in Lucene.
+
+    >>> [light_stem(w) for w in ["والمدارس", "المدينة", "معتقلين", "وقصف"]]
+    ['مدارس', 'مدين', 'معتقل', 'قصف']
+    """
+    for prefix in _PREFIXES:
+        if token.startswith(prefix):
+            if prefix == "و":
+                if len(token) > 3:
+                    token = token[1:]
+            elif len(token) - len(prefix) >= 2:
+                token = token[len(prefix):]
+            break
+    for suffix in _SUFFIXES:
+        if token.endswith(suffix) and len(token) - len(suffix) >= 2:
+            token = token[: -len(suffix)]
+    return token
+
+
+def _load_stop_words() -> frozenset[str]:
+    text = resources.files("recsys").joinpath("data/stopwords_ar.txt").read_text("utf-8")
+    words = (line.split("#")[0].strip() for line in text.splitlines())
+    return frozenset(normalize_letters(clean(w)) for w in words if w)
+
+
+STOP_WORDS: frozenset[str] = _load_stop_words()
+"""Arabic function words (normalized), written for recsys; see ``data/stopwords_ar.txt``."""
+
+
+class ArabicAnalyzer(BaseEstimator):
+    """Turn a raw text into index terms: the ``analyzer`` for scikit-learn vectorizers.
+
+    Parameters
+    ----------
+    stem : {"light10", None}
+        Light stemming of each token, or none.
+    stop_words : bool
+        Drop Arabic function words (:data:`STOP_WORDS`).
+    split_glued : bool
+        Split words glued after a final taa marbuta or alef maqsura.
+    alef, alef_maqsura, taa_marbuta, hamza_seats : bool
+        Letter foldings, see :func:`normalize_letters`.
+    min_length : int
+        Shortest term kept (digits count as letters).
+    strip_markup : bool
+        Remove HTML before anything else.
+
+    Examples
+    --------
+    >>> analyzer = ArabicAnalyzer()
+    >>> analyzer("<p>قصفٌ مدفعيّ على المدينة،والأهالي يفرّون</p>")
+    ['قصف', 'مدفع', 'مدين', 'اهال', 'يفر']
+    """
+
+    def __init__(self, *, stem: str | None = "light10", stop_words: bool = True,
+                 split_glued: bool = True, alef: bool = True, alef_maqsura: bool = True,
+                 taa_marbuta: bool = True, hamza_seats: bool = False, min_length: int = 2,
+                 strip_markup: bool = True) -> None:
+        self.stem = stem
+        self.stop_words = stop_words
+        self.split_glued = split_glued
+        self.alef = alef
+        self.alef_maqsura = alef_maqsura
+        self.taa_marbuta = taa_marbuta
+        self.hamza_seats = hamza_seats
+        self.min_length = min_length
+        self.strip_markup = strip_markup
+        self._cache: dict[str, str | None] = {}
+
+    def _term(self, token: str) -> str | None:
+        term = token.translate(_letter_table(self.alef, self.alef_maqsura, self.taa_marbuta,
+                                             self.hamza_seats))
+        if self.stop_words and term in STOP_WORDS:
+            return None
+        if self.stem == "light10" and not term.isdigit():
+            term = light_stem(term)
+        elif self.stem not in (None, "light10"):
+            raise ValueError(f"stem must be 'light10' or None, got {self.stem!r}")
+        return term if len(term) >= self.min_length else None
+
+    def surface_tokens(self, text: str) -> list[str]:
+        """The cleaned tokens of ``text`` before folding and stemming (readable forms)."""
+        if self.strip_markup:
+            text = strip_html(text)
+        return tokenize(text, split_glued=self.split_glued)
+
+    def __call__(self, text: str) -> list[str]:
+        cache = self._cache
+        terms = []
+        for token in self.surface_tokens(text):
+            term = cache.get(token, "")
+            if term == "":
+                term = cache[token] = self._term(token)
+            if term is not None:
+                terms.append(term)
+        return terms
+
+    def display_forms(self, terms: Iterable[str]) -> dict[str, str]:
+        """A readable surface form for each term, from the tokens this analyzer has seen.
+
+        The shortest surface form wins (``قصف`` over ``والقصف``); among equals, the one
+        that keeps taa marbuta or hamza, as a reader would write it.
+        """
+        wanted = set(terms)
+        best: dict[str, str] = {}
+        for token, term in self._cache.items():
+            if term in wanted:
+                old = best.get(term)
+                if old is None or _display_key(token) < _display_key(old):
+                    best[term] = token
+        return best
+
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()
+        state["_cache"] = {}  # a cache is per process; pickling it would bloat bundles
+        return state
+
+
+def _display_key(token: str) -> tuple[int, int, str]:
+    proper = sum(ch in "ةأإآؤئى" for ch in token)
+    return (len(token), -proper, token)

@@ -1,0 +1,286 @@
+"""The trained model a site uses: vectorizer, topic classifier and related-articles index
+over one archive, with the archive's titles, dates and topics.
+
+>>> from recsys import NewsModel, read_articles, default_corpus_path
+>>> model = NewsModel.train(read_articles(default_corpus_path()).articles)
+>>> model.classify(["قصفت طائرات حربية ريف إدلب الجنوبي"])[0].topic
+'combat'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.metrics import f1_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+from .arabic import clean
+from .corpus import TOPICS, Article, CorpusError, read_articles, default_corpus_path
+from .features import ArticleLike, ArticleVectorizer
+from .related import EditorRules, Related, RelatedIndex, RelatedSettings
+from .topics import TopicClassifier, TopicPrediction
+
+__all__ = ["NewsModel", "apply_labels", "training_data_hash"]
+
+Progress = Callable[[str], None]
+
+# Texts with fewer known terms than this, or mostly non-Arabic letters, get their topic
+# flagged as low-confidence whatever the probabilities say: too little evidence.
+MIN_KNOWN_TERMS = 5
+MIN_ARABIC_SHARE = 0.5
+
+
+def apply_labels(archive: Sequence[Article], labels: Sequence[Article], *,
+                 on_error: str = "fail") -> tuple[list[Article], list[CorpusError]]:
+    """Label archive articles by id; full labelled articles missing from the archive
+    are added to it. Label-only records for unknown ids are errors (or skipped)."""
+    by_id = {a.id: i for i, a in enumerate(archive)}
+    merged = list(archive)
+    problems: list[CorpusError] = []
+    for label in labels:
+        row = by_id.get(label.id)
+        if row is not None:
+            old = merged[row]
+            merged[row] = Article(old.id, old.title, old.body, old.date, old.url, old.source,
+                                  label.topic, old.extra)
+        elif label.body:
+            by_id[label.id] = len(merged)
+            merged.append(label)
+        else:
+            error = CorpusError(f"label for id {label.id!r}, which is not in the archive and "
+                                "has no body to add", field="id")
+            if on_error == "fail":
+                raise error
+            problems.append(error)
+    return merged, problems
+
+
+def training_data_hash(articles: Sequence[Article]) -> str:
+    """SHA-256 of the articles' ids, texts, dates and topics, in id order."""
+    digest = hashlib.sha256()
+    for a in sorted(articles, key=lambda a: a.id):
+        for part in (a.id, a.title, a.body, str(a.date), a.topic or ""):
+            digest.update(part.encode("utf-8"))
+            digest.update(b"\x1f")
+    return digest.hexdigest()
+
+
+def _arabic_share(text: str) -> float:
+    letters = [ch for ch in clean(text) if ch.isalpha()]
+    if not letters:
+        return 0.0
+    return sum("\u0600" <= ch <= "\u06ff" for ch in letters) / len(letters)
+
+
+class NewsModel:
+    """Topics and related articles for one news archive.
+
+    Build one with :meth:`train`, keep it with :meth:`save`, and bring it back in a web
+    worker with :meth:`load` (or :class:`recsys.LiveModel`, which follows retraining).
+    """
+
+    def __init__(self, vectorizer: ArticleVectorizer, classifier: TopicClassifier,
+                 index: RelatedIndex, archive: dict[str, list], info: dict[str, Any]) -> None:
+        self.vectorizer = vectorizer
+        self.classifier = classifier
+        self.index = index
+        self.archive = archive
+        self.info = info
+
+    # -- training ----------------------------------------------------------------------------
+
+    @classmethod
+    def train(cls, archive: Sequence[Article], *, labelled: Sequence[Article] | None = None,
+              vectorizer: ArticleVectorizer | None = None,
+              classifier: TopicClassifier | None = None,
+              settings: RelatedSettings | None = None,
+              progress: Progress | None = None) -> NewsModel:
+        """Fit everything on ``archive``.
+
+        Every archive article enters the vocabulary and the related-articles index;
+        those with a ``topic`` (plus ``labelled``, if given) train the classifier. With
+        no labelled article at all, the classifier learns from the shipped default
+        corpus instead.
+        """
+        say = progress or (lambda message: None)
+        started = time.perf_counter()
+        archive = list(archive)
+        if not archive:
+            raise ValueError("cannot train on an empty archive")
+        say(f"vectorizing {len(archive):,} articles")
+        vectorizer = vectorizer if vectorizer is not None else ArticleVectorizer()
+        X = vectorizer.fit_transform(archive)
+
+        train_articles = [a for a in archive if a.topic] + list(labelled or [])
+        label_source = "archive"
+        if not train_articles:
+            train_articles = read_articles(default_corpus_path()).articles
+            label_source = "default corpus"
+        archive_rows = {a.id: i for i, a in enumerate(archive)}
+        X_train = sp.vstack([X[archive_rows[a.id]] if a.id in archive_rows
+                             else vectorizer.transform([a]) for a in train_articles], format="csr")
+        y_train = [a.topic for a in train_articles]
+        say(f"training the topic classifier on {len(y_train):,} labelled articles ({label_source})")
+        classifier = classifier if classifier is not None else TopicClassifier()
+        classifier.fit(X_train, y_train)
+        metrics = cls._cross_validate(classifier, X_train, y_train)
+
+        say("building the related-articles index")
+        predicted = classifier.predict(X)
+        topics = [a.topic or str(p) for a, p in zip(archive, predicted)]
+        index = RelatedIndex(settings).fit(X, [a.id for a in archive],
+                                           dates=[a.date for a in archive], topics=topics)
+        counts = Counter(y_train)
+        info = {
+            "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "training_seconds": round(time.perf_counter() - started, 2),
+            "training_data_sha256": training_data_hash(archive + list(labelled or [])),
+            "counts": {"archive": len(archive), "labelled": len(y_train),
+                       "labelled_by_topic": {t: counts.get(t, 0) for t in TOPICS},
+                       "vocabulary": vectorizer.n_word_features,
+                       "features": X.shape[1]},
+            "labels_from": label_source,
+            "metrics": metrics,
+        }
+        return cls(vectorizer, classifier, index, cls._archive_table(archive, topics), info)
+
+    @staticmethod
+    def _cross_validate(classifier: TopicClassifier, X: sp.csr_matrix, y: list[str]) -> dict:
+        counts = Counter(y)
+        folds = min(5, min(counts.values()))
+        if folds < 2 or len(counts) < 2:
+            return {}
+        cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+        pred = cross_val_predict(classifier, X, y, cv=cv)
+        return {"classifier_cv_macro_f1": round(float(f1_score(y, pred, average="macro")), 4),
+                "classifier_cv_folds": folds}
+
+    @staticmethod
+    def _archive_table(articles: Sequence[Article], topics: Sequence[str]) -> dict[str, list]:
+        return {
+            "ids": [a.id for a in articles],
+            "titles": [a.title for a in articles],
+            "dates": [a.date.isoformat() if a.date else None for a in articles],
+            "sources": [a.source for a in articles],
+            "urls": [a.url for a in articles],
+            "topics": list(topics),
+            "labelled": [bool(a.topic) for a in articles],
+        }
+
+    # -- topics ------------------------------------------------------------------------------
+
+    def classify(self, articles: Sequence[ArticleLike]) -> list[TopicPrediction]:
+        """Topic probabilities for articles (``Article``, ``(title, body)`` or a text)."""
+        articles = list(articles)
+        X = self.vectorizer.transform(articles)
+        known = np.diff(X[:, : self.vectorizer.n_word_features].indptr)
+        texts = [a.text if isinstance(a, Article) else a if isinstance(a, str) else " ".join(a)
+                 for a in articles]
+        unsure = (known < MIN_KNOWN_TERMS) | np.array(
+            [_arabic_share(t) < MIN_ARABIC_SHARE for t in texts], dtype=bool)
+        return self.classifier.predict_topics(X, unsure=unsure)
+
+    # -- related articles --------------------------------------------------------------------
+
+    @staticmethod
+    def _rules(pin_ids: Sequence[str], exclude_ids: Sequence[str], exclude_topics: Sequence[str],
+               require_topics: Sequence[str]) -> EditorRules:
+        for topic in [*exclude_topics, *require_topics]:
+            if topic not in TOPICS:
+                raise ValueError(f"unknown topic {topic!r}; expected one of {', '.join(TOPICS)}")
+        return EditorRules(tuple(pin_ids), frozenset(exclude_ids), frozenset(exclude_topics),
+                           frozenset(require_topics))
+
+    def related(self, article_id: str, k: int | None = None, *, pin_ids: Sequence[str] = (),
+                exclude_ids: Sequence[str] = (), exclude_topics: Sequence[str] = (),
+                require_topics: Sequence[str] = (), **settings: Any) -> Related:
+        """Related articles for an archived article, best first, never itself.
+
+        ``settings`` override :class:`~recsys.RelatedSettings` fields for this call
+        (``half_life_days=30``, ``min_score=0.1``, ...).
+        """
+        rules = self._rules(pin_ids, exclude_ids, exclude_topics, require_topics)
+        return self.index.similar(article_id, k, rules=rules, **settings)
+
+    def related_to(self, article: ArticleLike, k: int | None = None, *,
+                   date: dt.date | None = None, pin_ids: Sequence[str] = (),
+                   exclude_ids: Sequence[str] = (), exclude_topics: Sequence[str] = (),
+                   require_topics: Sequence[str] = (), **settings: Any) -> Related:
+        """Related archive articles for a new article or text (dated ``date``, the
+        article's own date, or today)."""
+        if date is None and isinstance(article, Article):
+            date = article.date
+        rules = self._rules(pin_ids, exclude_ids, exclude_topics, require_topics)
+        vector = self.vectorizer.transform([article])
+        return self.index.similar_to_vector(vector, k, date=date, rules=rules, **settings)
+
+    def related_batch(self, article_ids: Sequence[str] | None = None, k: int | None = None,
+                      **settings: Any) -> Iterator[tuple[str, Related]]:
+        """``(id, Related)`` for many archived articles (default: all), as ``related``."""
+        return self.index.similar_batch(article_ids, k, **settings)
+
+    def explain(self, query: str | ArticleLike, related_ids: Sequence[str], n: int = 5) -> list[list[str]]:
+        """For each suggestion, the ``n`` shared terms that weigh most in its score, as
+        readable words. ``query`` is an archived id or a new article."""
+        if isinstance(query, str) and query in self.index.row_of_:
+            vector = self.index.matrix_[self.index.row(query)]
+        else:
+            vector = self.vectorizer.transform([query])
+        words = self.vectorizer.display_terms_
+        limit = self.vectorizer.n_word_features
+        return [[str(words[c]) for c in self.index.shared_terms(vector, rid, n, max_column=limit)]
+                for rid in related_ids]
+
+    # -- archive -----------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.archive["ids"])
+
+    def article(self, article_id: str) -> dict[str, Any]:
+        """An archived article's id, title, date, source, url and topic."""
+        row = self.index.row(article_id)
+        return {name.removesuffix("s"): column[row] for name, column in self.archive.items()
+                if name != "labelled"} | {"labelled": self.archive["labelled"][row]}
+
+    def add(self, articles: Sequence[Article]) -> NewsModel:
+        """Add new articles to the archive with the fitted vocabulary and classifier.
+
+        They can be recommended, and get related lists, at once. The vocabulary and IDF
+        weights stay those of the last full training: retrain when the archive has grown
+        by more than about a tenth, or when new stories bring words the model never saw.
+        """
+        articles = list(articles)
+        if not articles:
+            return self
+        X = self.vectorizer.transform(articles)
+        predicted = self.classifier.predict(X)
+        topics = [a.topic or str(p) for a, p in zip(articles, predicted)]
+        self.index.add(X, [a.id for a in articles], dates=[a.date for a in articles], topics=topics)
+        table = self._archive_table(articles, topics)
+        for name, column in table.items():
+            self.archive[name].extend(column)
+        self.info["counts"]["archive"] = len(self)
+        self.info["added_since_training"] = self.info.get("added_since_training", 0) + len(articles)
+        return self
+
+    # -- persistence -------------------------------------------------------------------------
+
+    def save(self, path: str) -> str:
+        """Write the model as a bundle directory, atomically; see :func:`recsys.save_bundle`."""
+        from .bundle import save_bundle
+
+        return str(save_bundle(self, path))
+
+    @classmethod
+    def load(cls, path: str) -> NewsModel:
+        """Load a bundle we wrote; see :func:`recsys.load_bundle` for the checks made."""
+        from .bundle import load_bundle
+
+        return load_bundle(path)

@@ -1,0 +1,406 @@
+"""The related-articles index: cosine top-k over L2-normalised TF-IDF rows, made fit to
+publish (no self, no reposted copies, recency, floors, diversity, editors' pins).
+
+A query runs in two steps that the single and batch paths share:
+
+1. *candidates*: the ``pool`` archive rows of highest cosine with the query, by a
+   term-major sparse product (single) or a multi-threaded sparse top-n product
+   (batch, :mod:`sparse_dot_topn`);
+2. *finishing*: the candidates are re-scored exactly, then filtered, de-duplicated,
+   decayed by age, floored, optionally diversified (MMR), pinned and cut to ``k``.
+
+Because step 2 is the same function for both paths, batch and single calls agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields, replace
+from typing import Any, NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+from sparse_dot_topn import sp_matmul_topn
+
+from .corpus import TOPICS
+from .errors import NotFittedError, UnknownArticleError
+
+__all__ = ["Related", "RelatedIndex", "RelatedSettings", "NO_DATE"]
+
+NO_DATE = np.iinfo(np.int32).min
+"""Day number stored for articles without a date."""
+
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def day_number(date: dt.date | None) -> int:
+    """Days since 1970-01-01, or :data:`NO_DATE`."""
+    return NO_DATE if date is None else (date - _EPOCH).days
+
+
+class Related(NamedTuple):
+    """A related-articles list: archive ids, best first, and their scores."""
+
+    ids: np.ndarray
+    scores: np.ndarray
+
+
+@dataclass(frozen=True)
+class RelatedSettings:
+    """How a related list is finished. Every field can be overridden per query.
+
+    Attributes
+    ----------
+    k : int
+        Longest list returned.
+    duplicate_threshold : float or None
+        Candidates whose cosine with the query reaches this are copies of it (reposts,
+        corrected versions) and are dropped; of candidates this close to each other only
+        the best is kept. ``None`` disables collapsing.
+    half_life_days : float or None
+        Scores are multiplied by ``0.5 ** (age / half_life_days)``, age being the
+        distance in days from the query's date. Undated articles are not decayed.
+    max_age_days : float or None
+        Candidates further than this from the query's date are dropped (undated kept).
+    before_only : bool
+        Only articles published on or before the query's date (archive pages).
+    min_score : float
+        Candidates under this cosine are not shown: fewer results rather than weak ones.
+    min_count : int
+        If fewer than this many candidates survive, return none.
+    mmr_lambda : float or None
+        Maximal marginal relevance re-ranking: ``lambda * score - (1 - lambda) *
+        max similarity to those already chosen``. ``None`` disables it.
+    pool : int
+        How many top raw candidates are finished (at least ``3 * k`` are used).
+    """
+
+    k: int = 10
+    duplicate_threshold: float | None = 0.8
+    half_life_days: float | None = None
+    max_age_days: float | None = None
+    before_only: bool = False
+    min_score: float = 0.0
+    min_count: int = 1
+    mmr_lambda: float | None = None
+    pool: int = 100
+
+    def __post_init__(self) -> None:
+        if self.k < 1:
+            raise ValueError(f"k must be at least 1, got {self.k}")
+        if self.duplicate_threshold is not None and not 0 < self.duplicate_threshold <= 1:
+            raise ValueError("duplicate_threshold must be in (0, 1]")
+        for name in ("half_life_days", "max_age_days"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be positive, got {value}")
+        if self.mmr_lambda is not None and not 0 <= self.mmr_lambda <= 1:
+            raise ValueError("mmr_lambda must be in [0, 1]")
+
+    def updated(self, **overrides: Any) -> RelatedSettings:
+        """A copy with the non-``None`` overrides applied (unknown names raise)."""
+        names = {f.name for f in fields(self)}
+        unknown = set(overrides) - names
+        if unknown:
+            raise TypeError(f"unknown related-list setting(s): {', '.join(sorted(unknown))}")
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+@dataclass(frozen=True)
+class EditorRules:
+    """Editors' per-query control: pinned ids first, excluded ids and topics."""
+
+    pin_ids: tuple[str, ...] = ()
+    exclude_ids: frozenset[str] = frozenset()
+    exclude_topics: frozenset[str] = frozenset()
+    require_topics: frozenset[str] = frozenset()
+
+
+class RelatedIndex:
+    """Cosine nearest neighbours of news articles, finished for readers.
+
+    Parameters
+    ----------
+    settings : RelatedSettings or None
+        Defaults for every query; ``None`` means ``RelatedSettings()``.
+    n_threads : int or None
+        Threads for batch queries; ``None`` uses every core.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> X = sp.csr_matrix(np.array([[1, 0, 0], [0.8, 0.6, 0], [0, 0.6, 0.8]], dtype=np.float32))
+    >>> index = RelatedIndex().fit(X, ["a", "b", "c"])
+    >>> index.similar("a", k=2).ids.tolist()
+    ['b']
+    """
+
+    def __init__(self, settings: RelatedSettings | None = None, *, n_threads: int | None = None) -> None:
+        self.settings = settings
+        self.n_threads = n_threads
+
+    # -- building ------------------------------------------------------------------------
+
+    def fit(self, X: sp.spmatrix, ids: Sequence[str], *, dates: Sequence[dt.date | None] | None = None,
+            topics: Sequence[str | None] | None = None) -> RelatedIndex:
+        """Index L2-normalised rows ``X`` under ``ids``, with optional dates and topics."""
+        X = sp.csr_matrix(X, dtype=np.float32)
+        if X.shape[0] != len(ids):
+            raise ValueError(f"{X.shape[0]} rows but {len(ids)} ids")
+        self.matrix_ = X
+        self.ids_ = np.array(ids, dtype=object)
+        self.days_ = np.array([day_number(d) for d in dates] if dates is not None
+                              else [NO_DATE] * len(ids), dtype=np.int32)
+        self.topics_ = _topic_codes(topics if topics is not None else [None] * len(ids))
+        self._reindex()
+        return self
+
+    def _reindex(self) -> None:
+        if len(set(self.ids_)) != len(self.ids_):
+            seen: set[str] = set()
+            dup = next(i for i in self.ids_ if i in seen or seen.add(i))
+            raise ValueError(f"duplicate article id {dup!r}")
+        self.row_of_ = {article_id: row for row, article_id in enumerate(self.ids_)}
+        self.postings_ = self.matrix_.tocsc()
+
+    def add(self, X: sp.spmatrix, ids: Sequence[str], *, dates: Sequence[dt.date | None] | None = None,
+            topics: Sequence[str | None] | None = None) -> RelatedIndex:
+        """Append articles vectorized with the same vocabulary; ids must be new."""
+        self._check_fitted()
+        clash = [i for i in ids if i in self.row_of_]
+        if clash:
+            raise ValueError(f"article id(s) already in the archive: {', '.join(map(str, clash[:5]))}")
+        extra = RelatedIndex().fit(X, ids, dates=dates, topics=topics)
+        self.matrix_ = sp.vstack([self.matrix_, extra.matrix_], format="csr")
+        self.ids_ = np.concatenate([self.ids_, extra.ids_])
+        self.days_ = np.concatenate([self.days_, extra.days_])
+        self.topics_ = np.concatenate([self.topics_, extra.topics_])
+        self._reindex()
+        return self
+
+    def set_topics(self, topics: Sequence[str | None]) -> None:
+        """Replace the topic of every archived article (used for topic filters)."""
+        self.topics_ = _topic_codes(topics)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "matrix_"):
+            raise NotFittedError("this RelatedIndex is not fitted yet; call fit(X, ids) first")
+
+    def __len__(self) -> int:
+        return len(self.ids_) if hasattr(self, "ids_") else 0
+
+    def row(self, article_id: str) -> int:
+        """The row of an archived article."""
+        self._check_fitted()
+        try:
+            return self.row_of_[article_id]
+        except KeyError:
+            raise UnknownArticleError(f"no article with id {article_id!r} in the archive") from None
+
+    # -- querying ------------------------------------------------------------------------
+
+    def _settings(self, overrides: dict[str, Any]) -> RelatedSettings:
+        return (self.settings or RelatedSettings()).updated(**overrides)
+
+    def similar(self, article_id: str, k: int | None = None, *, rules: EditorRules | None = None,
+                **overrides: Any) -> Related:
+        """Related articles for an archived article (never itself)."""
+        row = self.row(article_id)
+        return self._query(self.matrix_[row], row, int(self.days_[row]), k, rules, overrides)
+
+    def similar_to_vector(self, vector: sp.spmatrix, k: int | None = None, *,
+                          date: dt.date | None = None, rules: EditorRules | None = None,
+                          **overrides: Any) -> Related:
+        """Related articles for a new, vectorized text dated ``date`` (default: today)."""
+        self._check_fitted()
+        vector = sp.csr_matrix(vector, dtype=np.float32)
+        day = day_number(date or dt.date.today())
+        return self._query(vector, None, day, k, rules, overrides)
+
+    def similar_batch(self, article_ids: Sequence[str] | None = None, k: int | None = None, *,
+                      rules: EditorRules | None = None, chunk_size: int = 2000,
+                      **overrides: Any) -> Iterable[tuple[str, Related]]:
+        """Related lists for many archived articles (default: all), chunk by chunk.
+
+        Yields ``(id, Related)`` in input order; each equals ``similar(id, ...)``.
+        """
+        self._check_fitted()
+        rows = (np.arange(len(self.ids_)) if article_ids is None
+                else np.array([self.row(i) for i in article_ids], dtype=np.int64))
+        for start in range(0, len(rows), chunk_size):
+            chunk = rows[start:start + chunk_size]
+            yield from self.finish_chunk(chunk, k=k, rules=rules, **overrides)
+
+    def finish_chunk(self, rows: np.ndarray, k: int | None = None, *,
+                     rules: EditorRules | None = None, **overrides: Any) -> list[tuple[str, Related]]:
+        """Related lists for a chunk of archive rows: the unit of work a scheduler ships."""
+        settings = self._settings({"k": k, **overrides})
+        pool = max(settings.pool, 3 * settings.k)
+        threads = self.n_threads or os.cpu_count() or 1
+        top = sp_matmul_topn(self.matrix_[rows], self.postings_.T, top_n=pool + 1,
+                             n_threads=None if threads == 1 else threads)
+        results = []
+        for i, row in enumerate(rows):
+            start, end = top.indptr[i], top.indptr[i + 1]
+            cands = top.indices[start:end]
+            cands = cands[cands != row]
+            related = self._finish(self.matrix_[row], int(row), int(self.days_[row]), cands,
+                                   settings, rules)
+            results.append((self.ids_[row], related))
+        return results
+
+    def _query(self, vector: sp.csr_matrix, row: int | None, day: int, k: int | None,
+               rules: EditorRules | None, overrides: dict[str, Any]) -> Related:
+        settings = self._settings({"k": k, **overrides})
+        pool = max(settings.pool, 3 * settings.k)
+        scores = self.raw_scores(vector)
+        if row is not None:
+            scores[row] = -np.inf
+        n_pos = int(np.count_nonzero(scores > 0))
+        take = min(pool, n_pos)
+        if take == 0:
+            cands = np.empty(0, dtype=np.int64)
+        else:
+            cands = np.argpartition(-scores, take - 1)[:take] if take < len(scores) else np.arange(len(scores))
+            cands = cands[scores[cands] > 0]
+        return self._finish(vector, row, day, cands, settings, rules)
+
+    def raw_scores(self, vector: sp.csr_matrix) -> np.ndarray:
+        """Cosine of ``vector`` with every archived article (term-major product)."""
+        self._check_fitted()
+        if vector.nnz == 0:
+            return np.zeros(len(self.ids_), dtype=np.float32)
+        postings = self.postings_[:, vector.indices]
+        return np.asarray(postings @ vector.data, dtype=np.float32).ravel()
+
+    # -- finishing -------------------------------------------------------------------------
+
+    def _finish(self, vector: sp.csr_matrix, row: int | None, day: int, cands: np.ndarray,
+                settings: RelatedSettings, rules: EditorRules | None) -> Related:
+        rules = rules or EditorRules()
+        cands = np.asarray(cands, dtype=np.int64)
+        cands = cands[self._allowed(cands, row, day, settings, rules)]
+        sub = self.matrix_[cands]
+        raw = np.asarray((sub @ vector.T).toarray(), dtype=np.float64).ravel()
+        keep = raw >= max(settings.min_score, 1e-9)
+        if settings.duplicate_threshold is not None:
+            keep &= raw < settings.duplicate_threshold
+        cands, raw = cands[keep], raw[keep]
+        scores = raw * self._decay(cands, day, settings)
+        order = np.lexsort((cands, -scores))
+        cands, raw, scores = cands[order], raw[order], scores[order]
+        chosen = self._select(cands, scores, settings)
+        cands, scores = cands[chosen], scores[chosen]
+        if len(cands) < settings.min_count:
+            cands, scores = cands[:0], scores[:0]
+        return self._pin(vector, row, cands, scores, settings, rules)
+
+    def _allowed(self, cands: np.ndarray, row: int | None, day: int, settings: RelatedSettings,
+                 rules: EditorRules) -> np.ndarray:
+        ok = np.ones(len(cands), dtype=bool)
+        if row is not None:
+            ok &= cands != row
+        days = self.days_[cands]
+        dated = days != NO_DATE
+        if day != NO_DATE:
+            if settings.before_only:
+                ok &= ~dated | (days <= day)
+            if settings.max_age_days is not None:
+                ok &= ~dated | (np.abs(days.astype(np.int64) - day) <= settings.max_age_days)
+        if rules.exclude_ids:
+            ok &= ~np.isin(self.ids_[cands], list(rules.exclude_ids))
+        if rules.exclude_topics:
+            ok &= ~np.isin(self.topics_[cands], _topic_codes(rules.exclude_topics))
+        if rules.require_topics:
+            ok &= np.isin(self.topics_[cands], _topic_codes(rules.require_topics))
+        return ok
+
+    def _decay(self, cands: np.ndarray, day: int, settings: RelatedSettings) -> np.ndarray:
+        if settings.half_life_days is None or day == NO_DATE:
+            return np.ones(len(cands))
+        days = self.days_[cands].astype(np.float64)
+        age = np.where(days == NO_DATE, 0.0, np.abs(days - day))
+        return 0.5 ** (age / settings.half_life_days)
+
+    def _select(self, cands: np.ndarray, scores: np.ndarray, settings: RelatedSettings) -> np.ndarray:
+        """Pick up to k candidates, skipping near-copies of one already picked (and
+        trading score for novelty when MMR is on)."""
+        limit = min(len(cands), max(3 * settings.k, settings.k + 20))
+        if limit == 0:
+            return np.empty(0, dtype=np.int64)
+        need_sims = settings.duplicate_threshold is not None or settings.mmr_lambda is not None
+        if not need_sims:
+            return np.arange(min(settings.k, limit))
+        sub = self.matrix_[cands[:limit]]
+        sims = (sub @ sub.T).toarray()
+        threshold = settings.duplicate_threshold or math.inf
+        chosen: list[int] = []
+        remaining = list(range(limit))
+        while remaining and len(chosen) < settings.k:
+            if settings.mmr_lambda is None or not chosen:
+                pick = remaining[0]
+            else:
+                lam = settings.mmr_lambda
+                redundancy = sims[np.ix_(remaining, chosen)].max(axis=1)
+                pick = remaining[int(np.argmax(lam * scores[remaining] - (1 - lam) * redundancy))]
+            remaining.remove(pick)
+            if chosen and sims[pick, chosen].max() >= threshold:
+                continue
+            chosen.append(pick)
+        return np.array(chosen, dtype=np.int64)
+
+    def _pin(self, vector: sp.csr_matrix, row: int | None, cands: np.ndarray, scores: np.ndarray,
+             settings: RelatedSettings, rules: EditorRules) -> Related:
+        pins = [self.row(i) for i in dict.fromkeys(rules.pin_ids)]
+        pins = np.array([p for p in pins if p != row], dtype=np.int64)
+        if len(pins):
+            pin_scores = np.asarray((self.matrix_[pins] @ vector.T).toarray()).ravel()
+            rest = ~np.isin(cands, pins)
+            cands = np.concatenate([pins, cands[rest]])
+            scores = np.concatenate([pin_scores, scores[rest]])
+        cands, scores = cands[: settings.k], scores[: settings.k]
+        return Related(self.ids_[cands].astype(str), scores.astype(np.float32))
+
+    def shared_terms(self, vector: sp.csr_matrix, article_id: str, n: int = 5,
+                     max_column: int | None = None) -> np.ndarray:
+        """Columns of the ``n`` terms that contribute most to the cosine of ``vector``
+        with an archived article (only columns below ``max_column``)."""
+        other = self.matrix_[self.row(article_id)]
+        product = sp.csr_matrix(vector).multiply(other).tocsr()
+        cols, vals = product.indices, product.data
+        if max_column is not None:
+            cols, vals = cols[cols < max_column], vals[cols < max_column]
+        top = np.argsort(-vals, kind="stable")[:n]
+        return cols[top[vals[top] > 0]]
+
+    # -- persistence helpers (used by recsys.bundle) -----------------------------------------
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Plain arrays for saving (no pickle needed to read them back)."""
+        self._check_fitted()
+        return {"matrix_data": self.matrix_.data, "matrix_indices": self.matrix_.indices,
+                "matrix_indptr": self.matrix_.indptr,
+                "matrix_shape": np.array(self.matrix_.shape, dtype=np.int64),
+                "ids": self.ids_.astype(str), "days": self.days_, "topics": self.topics_}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], settings: RelatedSettings | None = None,
+                    **params: Any) -> RelatedIndex:
+        """Rebuild an index saved with :meth:`to_arrays`."""
+        index = cls(settings, **params)
+        shape = tuple(int(v) for v in arrays["matrix_shape"])
+        index.matrix_ = sp.csr_matrix((arrays["matrix_data"], arrays["matrix_indices"],
+                                       arrays["matrix_indptr"]), shape=shape)
+        index.ids_ = np.array(arrays["ids"], dtype=object)
+        index.days_ = np.asarray(arrays["days"], dtype=np.int32)
+        index.topics_ = np.asarray(arrays["topics"], dtype=np.int8)
+        index._reindex()
+        return index
+
+
+def _topic_codes(topics: Iterable[str | None]) -> np.ndarray:
+    code = {t: i for i, t in enumerate(TOPICS)}
+    return np.array([code.get(t, -1) if t is not None else -1 for t in topics], dtype=np.int8)
