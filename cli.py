@@ -242,11 +242,10 @@ def _related_options(k: int, half_life: Optional[float], max_age: Optional[float
                      before_only: bool, min_score: Optional[float], min_count: Optional[int],
                      mmr: Optional[float], duplicate_threshold: Optional[float],
                      no_collapse: bool) -> dict[str, Any]:
-    options: dict[str, Any] = {"k": k, "half_life_days": half_life, "max_age_days": max_age,
-                               "min_score": min_score, "min_count": min_count,
-                               "mmr_lambda": mmr, "duplicate_threshold": duplicate_threshold}
-    if before_only:
-        options["before_only"] = True
+    given = {"k": k, "half_life_days": half_life, "max_age_days": max_age, "min_score": min_score,
+             "min_count": min_count, "mmr_lambda": mmr, "duplicate_threshold": duplicate_threshold,
+             "before_only": before_only or None}
+    options = {name: value for name, value in given.items() if value is not None}
     return options | ({"duplicate_threshold": None} if no_collapse else {})
 
 

@@ -23,7 +23,6 @@ from .corpus import Article
 
 __all__ = ["ArticleVectorizer", "article_fields", "remove_lines"]
 
-_SPACES = re.compile(r"\s+")
 ArticleLike = Article | tuple[str, str] | str
 
 
@@ -43,7 +42,7 @@ def article_fields(articles: Iterable[ArticleLike]) -> tuple[list[str], list[str
 
 
 def _line_key(line: str) -> str:
-    return _SPACES.sub(" ", clean(line)).strip()
+    return " ".join(line.split())
 
 
 def remove_lines(body: str, lines: frozenset[str] | set[str]) -> str:

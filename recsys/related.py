@@ -101,12 +101,13 @@ class RelatedSettings:
             raise ValueError("mmr_lambda must be in [0, 1]")
 
     def updated(self, **overrides: Any) -> RelatedSettings:
-        """A copy with the non-``None`` overrides applied (unknown names raise)."""
+        """A copy with the overrides applied (unknown names raise; ``None`` disables an
+        optional setting)."""
         names = {f.name for f in fields(self)}
         unknown = set(overrides) - names
         if unknown:
             raise TypeError(f"unknown related-list setting(s): {', '.join(sorted(unknown))}")
-        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+        return replace(self, **overrides) if overrides else self
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ class RelatedIndex:
     Examples
     --------
     >>> import numpy as np, scipy.sparse as sp
-    >>> X = sp.csr_matrix(np.array([[1, 0, 0], [0.8, 0.6, 0], [0, 0.6, 0.8]], dtype=np.float32))
+    >>> X = sp.csr_matrix(np.array([[1, 0, 0], [0.6, 0.8, 0], [0, 0.6, 0.8]], dtype=np.float32))
     >>> index = RelatedIndex().fit(X, ["a", "b", "c"])
     >>> index.similar("a", k=2).ids.tolist()
     ['b']
@@ -202,7 +203,9 @@ class RelatedIndex:
 
     # -- querying ------------------------------------------------------------------------
 
-    def _settings(self, overrides: dict[str, Any]) -> RelatedSettings:
+    def _settings(self, k: int | None, overrides: dict[str, Any]) -> RelatedSettings:
+        if k is not None:
+            overrides = {**overrides, "k": k}
         return (self.settings or RelatedSettings()).updated(**overrides)
 
     def similar(self, article_id: str, k: int | None = None, *, rules: EditorRules | None = None,
@@ -237,7 +240,7 @@ class RelatedIndex:
     def finish_chunk(self, rows: np.ndarray, k: int | None = None, *,
                      rules: EditorRules | None = None, **overrides: Any) -> list[tuple[str, Related]]:
         """Related lists for a chunk of archive rows: the unit of work a scheduler ships."""
-        settings = self._settings({"k": k, **overrides})
+        settings = self._settings(k, overrides)
         pool = max(settings.pool, 3 * settings.k)
         threads = self.n_threads or os.cpu_count() or 1
         top = sp_matmul_topn(self.matrix_[rows], self.postings_.T, top_n=pool + 1,
@@ -254,7 +257,7 @@ class RelatedIndex:
 
     def _query(self, vector: sp.csr_matrix, row: int | None, day: int, k: int | None,
                rules: EditorRules | None, overrides: dict[str, Any]) -> Related:
-        settings = self._settings({"k": k, **overrides})
+        settings = self._settings(k, overrides)
         pool = max(settings.pool, 3 * settings.k)
         scores = self.raw_scores(vector)
         if row is not None:

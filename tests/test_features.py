@@ -1,0 +1,62 @@
+"""The vectorizer: normalised rows, title weighting, boilerplate removal, sklearn contract."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.model_selection import cross_val_score
+
+from recsys import Article, ArticleVectorizer, make_topic_pipeline
+
+FOOTER = "تابعونا على قناتنا في تلغرام لمزيد من الأخبار العاجلة"
+DOCS = [
+    Article("1", "غارة جوية على إدلب", f"استهدفت غارة جوية سوقا شعبيا في مدينة إدلب\n{FOOTER}"),
+    Article("2", "نزوح من ريف حماة", f"نزحت مئات العائلات من ريف حماة نحو المخيمات\n{FOOTER}"),
+    Article("3", "تبادل أسرى", f"جرت عملية تبادل أسرى بين الطرفين بوساطة دولية\n{FOOTER}"),
+    Article("4", "مباراة الديربي", f"فاز فريق الوحدة على الجيش في مباراة الديربي\n{FOOTER}"),
+]
+
+
+def test_rows_are_unit_length() -> None:
+    X = ArticleVectorizer(min_df=1).fit_transform(DOCS)
+    assert np.allclose(np.sqrt(X.multiply(X).sum(axis=1)).A1, 1.0)
+
+
+def test_title_weight_raises_title_terms() -> None:
+    low = ArticleVectorizer(min_df=1, title_weight=1).fit(DOCS)
+    high = ArticleVectorizer(min_df=1, title_weight=4).fit(DOCS)
+    col = low.words_.vocabulary_["غار"]
+    assert high.transform(DOCS[:1])[0, col] > low.transform(DOCS[:1])[0, col]
+
+
+def test_boilerplate_lines_are_learned_and_removed() -> None:
+    vec = ArticleVectorizer(min_df=1, boilerplate_min_docs=3).fit(DOCS)
+    assert FOOTER in vec.boilerplate_
+    assert "تلغرام" not in vec.words_.vocabulary_
+    kept = ArticleVectorizer(min_df=1, boilerplate_min_docs=None).fit(DOCS)
+    assert "تلغرام" in kept.words_.vocabulary_
+
+
+def test_char_ngrams_add_columns_and_match_glued_words() -> None:
+    vec = ArticleVectorizer(min_df=1, char_ngrams=(3, 4)).fit(DOCS)
+    assert len(vec.get_feature_names_out()) > vec.n_word_features
+    glued = vec.transform(["استهدفت غارةجوية سوقا"])
+    assert glued[:, vec.n_word_features:].nnz > 0
+
+
+def test_unknown_text_gives_an_empty_row() -> None:
+    vec = ArticleVectorizer(min_df=1).fit(DOCS)
+    assert vec.transform(["!!! ... ؟؟"]).nnz == 0
+
+
+def test_follows_the_sklearn_contract(corpus: list[Article]) -> None:
+    vec = ArticleVectorizer(title_weight=3, min_df=1)
+    assert clone(vec).get_params()["title_weight"] == 3
+    restored = pickle.loads(pickle.dumps(vec.fit(DOCS)))
+    assert (restored.transform(DOCS) != vec.transform(DOCS)).nnz == 0
+    pipeline = make_topic_pipeline()
+    scores = cross_val_score(pipeline, corpus[::2], [a.topic for a in corpus[::2]], cv=3,
+                             scoring="f1_macro")
+    assert scores.mean() > 0.7

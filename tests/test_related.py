@@ -1,0 +1,76 @@
+"""The related-articles index: exactness against scikit-learn and the shared contract."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.neighbors import NearestNeighbors
+
+from recsys import NewsModel, RelatedIndex, RelatedSettings, UnknownArticleError
+
+PLAIN = {"duplicate_threshold": None}  # plain cosine top-k, for comparisons with sklearn
+
+
+def test_matches_sklearn_nearest_neighbors(model: NewsModel) -> None:
+    X = model.index.matrix_
+    k = 8
+    nn = NearestNeighbors(n_neighbors=k, metric="cosine", algorithm="brute").fit(X)
+    distances, neighbours = nn.kneighbors()  # X=None: each point left out of its own list
+    ids = model.archive["ids"]
+    for row in range(0, X.shape[0], 7):
+        ours = model.related(ids[row], k=k, **PLAIN)
+        np.testing.assert_allclose(ours.scores, 1 - distances[row], atol=1e-5)
+        # Same scores in the same order; ids may differ only between exact ties.
+        theirs = [ids[j] for j in neighbours[row]]
+        for i, (a, b) in enumerate(zip(ours.ids, theirs)):
+            assert a == b or abs(ours.scores[i] - (1 - distances[row][list(theirs).index(b)])) < 1e-5
+
+
+def test_never_self_and_k_respected(model: NewsModel) -> None:
+    for article_id in model.archive["ids"][::5]:
+        for k in (1, 3, 10):
+            related = model.related(article_id, k=k)
+            assert article_id not in related.ids
+            assert len(related.ids) <= k
+            assert np.all(np.diff(related.scores) <= 1e-6)
+
+
+def test_batch_equals_single(model: NewsModel) -> None:
+    ids = model.archive["ids"][::3]
+    for settings in ({}, {"half_life_days": 30}, {"mmr_lambda": 0.7, "min_score": 0.05}):
+        batch = dict(model.related_batch(ids, k=6, **settings))
+        for article_id in ids:
+            single = model.related(article_id, k=6, **settings)
+            assert batch[article_id].ids.tolist() == single.ids.tolist()
+            np.testing.assert_allclose(batch[article_id].scores, single.scores, rtol=1e-5)
+
+
+def test_new_text_query_finds_its_story(model: NewsModel, corpus: list) -> None:
+    source = next(a for a in corpus if a.extra["story"] == "x-01")
+    text = (source.title, source.body)
+    related = model.related_to(text, k=5, duplicate_threshold=None)
+    assert related.ids[0] == source.id  # a new text is not in the archive: it may match itself
+    assert related.scores[0] > 0.9
+
+
+def test_unknown_id_raises(model: NewsModel) -> None:
+    with pytest.raises(UnknownArticleError, match="no article with id 'nope'"):
+        model.related("nope")
+
+
+def test_results_are_ids_and_scores_arrays(model: NewsModel) -> None:
+    result = model.related(model.archive["ids"][0], k=4)
+    ids, scores = result
+    assert ids.dtype.kind == "U" and scores.dtype == np.float32
+
+
+def test_settings_are_validated() -> None:
+    with pytest.raises(ValueError, match="k must be at least 1"):
+        RelatedSettings(k=0)
+    with pytest.raises(TypeError, match="unknown related-list setting"):
+        RelatedSettings().updated(bogus=1)
+
+
+def test_unfitted_index_says_what_to_do() -> None:
+    with pytest.raises(ValueError, match="not fitted yet"):
+        RelatedIndex().similar("a")

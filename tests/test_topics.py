@@ -1,0 +1,81 @@
+"""The topic classifier, on the default corpus and on real labelled news."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+from sklearn.model_selection import train_test_split
+
+import recsys
+from recsys import TOPICS, Article, NewsModel, TopicClassifier
+from recsys.evaluation import topic_metrics
+
+from .conftest import shared_file
+
+
+def test_probabilities_cover_every_topic(model: NewsModel) -> None:
+    predictions = model.classify(["قصفت المدفعية أحياء المدينة", ("مخيمات", "النازحون بلا خيام")])
+    for p in predictions:
+        assert list(p.scores) == list(TOPICS)
+        assert abs(sum(p.scores.values()) - 1) < 1e-3
+        assert p.topic == max(p.scores, key=p.scores.get)
+
+
+@pytest.mark.parametrize("text, topic", [
+    ("شنت طائرات حربية غارات جوية على مواقع للفصائل في ريف إدلب وقصفت المدفعية قرى جبل الزاوية", "combat"),
+    ("أفرجت السلطات عن مئات المعتقلين بموجب مرسوم عفو وتجمع ذوو المفقودين أمام السجن", "prisoners"),
+    ("تعاني آلاف العائلات النازحة في المخيمات من نقص المساعدات الغذائية والمياه مع قدوم الشتاء", "humanitarian"),
+    ("فاز المنتخب الوطني لكرة القدم على نظيره في تصفيات كأس آسيا بهدفين", "other"),
+])
+def test_clear_cases(model: NewsModel, text: str, topic: str) -> None:
+    prediction = model.classify([text])[0]
+    assert prediction.topic == topic
+    assert not prediction.low_confidence
+
+
+def test_non_arabic_and_empty_texts_are_low_confidence(model: NewsModel) -> None:
+    english, punctuation = model.classify(["The weather in London was mild today.", "!!! ??? ..."])
+    assert english.low_confidence and punctuation.low_confidence
+
+
+def test_topic_columns_stay_in_order_when_a_topic_is_missing() -> None:
+    X = recsys.ArticleVectorizer(min_df=1).fit_transform(["قصف", "معتقل", "قصف عنيف", "معتقل جديد"])
+    clf = TopicClassifier().fit(X, ["combat", "prisoners", "combat", "prisoners"])
+    proba = clf.predict_proba(X)
+    assert proba.shape == (4, 4)
+    assert np.all(proba[:, TOPICS.index("other")] == 0)
+
+
+def test_unknown_label_is_refused() -> None:
+    X = recsys.ArticleVectorizer(min_df=1).fit_transform(["قصف", "معتقل"])
+    with pytest.raises(ValueError, match="unknown topic label"):
+        TopicClassifier().fit(X, ["combat", "sports"])
+
+
+def test_held_out_default_corpus_articles(corpus: list[Article]) -> None:
+    """Trained on 75% of the default corpus, right on most of the held-out 25%."""
+    train, test = train_test_split(corpus, test_size=0.25, random_state=1,
+                                   stratify=[a.topic for a in corpus])
+    model = NewsModel.train(train)
+    predicted = [p.topic for p in model.classify(test)]
+    metrics = topic_metrics([a.topic for a in test], predicted)
+    assert metrics["macro_f1"] >= 0.85, metrics
+
+
+def test_real_news_beats_majority_baseline() -> None:
+    """Trained on half of topics_dev, scored on the other half, against always-'other'."""
+    path = shared_file("topics_dev.jsonl.gz")
+    articles = recsys.read_articles(path).articles
+    train, test = train_test_split(articles, test_size=0.5, random_state=0,
+                                   stratify=[a.topic for a in articles])
+    model = NewsModel.train(train)
+    y = [a.topic for a in test]
+    ours = topic_metrics(y, [p.topic for p in model.classify(test)])
+    majority = Counter(a.topic for a in train).most_common(1)[0][0]
+    baseline = topic_metrics(y, [majority] * len(y))
+    assert ours["macro_f1"] >= baseline["macro_f1"] + 0.4, (ours["macro_f1"], baseline["macro_f1"])
+    assert ours["accuracy"] >= baseline["accuracy"] + 0.15
