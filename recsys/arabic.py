@@ -143,6 +143,11 @@ def normalize(text: str) -> str:
 # words in real feeds at no cost; the rest are left to character n-grams.
 _GLUE = re.compile("([ةى])(?=[\u0621-\u064a])")
 _TOKEN = re.compile(r"[^\W\d_]+|\d+")
+# A raw word: word characters plus the marks clean() deletes (diacritics, tatweel,
+# joiners, bidi controls), so that cleaning can run once per distinct word instead of
+# over every character of every text. A zero-width space still separates words.
+_RAW_WORD = re.compile("[\\w\u064b-\u065f\u0670\u06d6-\u06ed\u0640\u200c-\u200f"
+                       "\u202a-\u202e\u2060-\u2069\ufeff\u00ad]+")
 
 
 def tokenize(text: str, *, split_glued: bool = True) -> list[str]:
@@ -172,17 +177,14 @@ def light_stem(token: str) -> str:
     >>> [light_stem(w) for w in ["والمدارس", "المدينة", "معتقلين", "وقصف"]]
     ['مدارس', 'مدين', 'معتقل', 'قصف']
     """
-    for prefix in _PREFIXES:
-        if token.startswith(prefix):
-            if prefix == "و":
-                if len(token) > 3:
-                    token = token[1:]
-            elif len(token) - len(prefix) >= 2:
-                token = token[len(prefix):]
-            break
-    for suffix in _SUFFIXES:
-        if token.endswith(suffix) and len(token) - len(suffix) >= 2:
-            token = token[: -len(suffix)]
+    if token.startswith(_PREFIXES):  # a C-level test first: most tokens have no affix
+        prefix = next(p for p in _PREFIXES if token.startswith(p))
+        if len(token) - len(prefix) >= (3 if prefix == "و" else 2):
+            token = token[len(prefix):]
+    if token.endswith(_SUFFIXES):
+        for suffix in _SUFFIXES:
+            if token.endswith(suffix) and len(token) - len(suffix) >= 2:
+                token = token[: -len(suffix)]
     return token
 
 
@@ -236,10 +238,10 @@ class ArabicAnalyzer(BaseEstimator):
         self.strip_markup = strip_markup
         self._cache: dict[str, tuple[str, ...]] = {}
 
-    def _terms(self, token: str) -> tuple[str, ...]:
-        """The terms of one cleaned token: usually one, none for a stop word, several
-        for glued words."""
-        parts = _GLUE.sub(r"\1 ", token).split() if self.split_glued else [token]
+    def terms(self, word: str) -> tuple[str, ...]:
+        """The terms of one raw word (see :meth:`raw_words`): usually one, none for a
+        stop word, several for glued words or letters run into digits."""
+        parts = tokenize(word, split_glued=self.split_glued)
         table = _letter_table(self.alef, self.alef_maqsura, self.taa_marbuta, self.hamza_seats)
         terms = []
         for part in parts:
@@ -254,33 +256,19 @@ class ArabicAnalyzer(BaseEstimator):
                 terms.append(term)
         return tuple(terms)
 
-    def surface_tokens(self, text: str) -> list[str]:
-        """The cleaned tokens of ``text`` before folding and stemming (readable forms)."""
+    def raw_words(self, text: str) -> list[str]:
+        """The words of ``text`` as written, diacritics and all: what :meth:`terms`
+        takes. Callers cache ``terms`` per distinct word."""
         if self.strip_markup:
             text = strip_html(text)
-        return _TOKEN.findall(clean(text))
+        return _RAW_WORD.findall(text)
 
     def __call__(self, text: str) -> list[str]:
-        tokens = self.surface_tokens(text)
+        tokens = self.raw_words(text)
         cache = self._cache
         for token in set(tokens).difference(cache):
-            cache[token] = self._terms(token)
+            cache[token] = self.terms(token)
         return [term for token in tokens for term in cache[token]]
-
-    def display_forms(self, terms: Iterable[str]) -> dict[str, str]:
-        """A readable surface form for each term, from the tokens this analyzer has seen.
-
-        The shortest surface form wins (``قصف`` over ``والقصف``); among equals, the one
-        that keeps taa marbuta or hamza, as a reader would write it.
-        """
-        wanted = set(terms)
-        best: dict[str, str] = {}
-        for token, found in self._cache.items():
-            if len(found) == 1 and found[0] in wanted:
-                old = best.get(found[0])
-                if old is None or _display_key(token) < _display_key(old):
-                    best[found[0]] = token
-        return best
 
     def __getstate__(self) -> dict:
         state = super().__getstate__()
@@ -288,6 +276,8 @@ class ArabicAnalyzer(BaseEstimator):
         return state
 
 
-def _display_key(token: str) -> tuple[int, int, str]:
+def display_key(token: str) -> tuple[int, int, str]:
+    """Sort key choosing a readable surface form: shorter first, then the one keeping
+    more of taa marbuta, hamza and alef maqsura."""
     proper = sum(ch in "ةأإآؤئى" for ch in token)
     return (len(token), -proper, token)

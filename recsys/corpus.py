@@ -201,7 +201,9 @@ def _read_text(path: Path) -> str:
 
 
 def _jsonl_records(path: Path, text: str) -> Iterator[tuple[int, Any]]:
-    for number, line in enumerate(text.splitlines(), 1):
+    # Only "\n" ends a record: str.splitlines() would also split at U+2028 and other
+    # separators that JSON strings may legally hold raw.
+    for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         try:

@@ -149,7 +149,7 @@ def _json_lines(path: Path) -> list[tuple[int, Any]]:
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rt", encoding="utf-8") as handle:
-            lines = handle.read().splitlines()
+            lines = handle.read().split("\n")
     except (OSError, UnicodeDecodeError, EOFError) as exc:
         raise CorpusError(f"cannot read: {exc}", path=path) from None
     rows = []
