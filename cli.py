@@ -21,6 +21,8 @@ import typer
 
 import recsys
 from recsys import Article, NewsModel, RecsysError, TopicPrediction
+from recsys.evaluation import evaluate_model, read_gold
+from recsys.report import format_report, write_report
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Topics and related articles for Arabic news.")
@@ -60,7 +62,7 @@ def friendly_errors(command: Callable) -> Callable:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (RecsysError, ValueError, OSError) as exc:
+        except (RecsysError, ValueError, OSError, RuntimeError) as exc:
             _fail(str(exc) or type(exc).__name__)
         except KeyboardInterrupt:
             typer.echo("interrupted; nothing was saved", err=True)
@@ -145,6 +147,9 @@ def train(
     typer.echo(f"trained on {counts['archive']:,} articles "
                f"({counts['labelled']:,} labelled from {model.info['labels_from']}: {by_topic}); "
                f"vocabulary {counts['vocabulary']:,} terms")
+    if counts.get("default_corpus_added"):
+        typer.echo(f"the classifier also learnt from {counts['default_corpus_added']:,} articles "
+                   "of the default corpus")
     metrics = model.info["metrics"]
     if metrics:
         typer.echo(f"classifier cross-validated macro-F1 {metrics['classifier_cv_macro_f1']:.3f}")
@@ -378,6 +383,47 @@ def export(
 
     count = _write_atomically(out, records())
     typer.echo(f"wrote related lists for {count:,} articles to {out}")
+
+
+# --- evaluate --------------------------------------------------------------------------------
+
+@app.command()
+@friendly_errors
+def evaluate(
+    model: Annotated[Path, typer.Option(help="Bundle directory.")],
+    labels: Annotated[Optional[Path], typer.Option(
+        help="Articles with a topic (full text), to score the classifier.")] = None,
+    related_gold: Annotated[Optional[list[Path]], typer.Option(
+        help="Related-articles gold: {id, related_ids} lines, fact-check claims, or graded "
+             "{query, judgments} lines (repeatable).")] = None,
+    report: Annotated[Optional[Path], typer.Option(
+        help="Folder for report.json, report.md and PNG plots.")] = None,
+    half_life: HalfLifeOpt = None, duplicate_threshold: DupOpt = None,
+    no_collapse: NoCollapseOpt = False,
+) -> None:
+    """Score topics and related lists against gold standards; print a compact table."""
+    if labels is None and not related_gold:
+        _fail("give --labels and/or --related-gold")
+    news = _load(model)
+    labelled = []
+    if labels is not None:
+        labelled = [a for a in recsys.read_articles(labels).articles if a.topic]
+        if not labelled:
+            _fail(f"{labels}: no article carries a topic")
+    groups: dict = {}
+    graded: dict = {}
+    for path in related_gold or []:
+        more_groups, more_graded = read_gold(path)
+        groups |= more_groups
+        graded |= more_graded
+    options = _related_options(10, half_life, None, False, None, None, None, duplicate_threshold,
+                               no_collapse)
+    options.pop("k")
+    results = evaluate_model(news, labelled=labelled, groups=groups, graded=graded, **options)
+    typer.echo(format_report(results))
+    if report is not None:
+        written = write_report(results, report, news.info)
+        typer.echo(f"wrote {', '.join(p.name for p in written)} to {report}")
 
 
 # --- info ------------------------------------------------------------------------------------

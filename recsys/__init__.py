@@ -43,7 +43,7 @@ from .errors import (  # noqa: E402
 from .features import ArticleVectorizer  # noqa: E402
 from .model import NewsModel, apply_labels  # noqa: E402
 from .related import EditorRules, Related, RelatedIndex, RelatedSettings  # noqa: E402
-from .topics import TopicClassifier, TopicPrediction, make_topic_pipeline  # noqa: E402
+from .topics import TopicClassifier, TopicFeatures, TopicPrediction, make_topic_pipeline  # noqa: E402
 from .batch import export_related  # noqa: E402
 from .bundle import LiveModel, load_bundle, read_manifest, save_bundle  # noqa: E402
 
@@ -56,7 +56,7 @@ __all__ = [
     "TOPICS", "Article", "ReadResult", "read_articles", "read_labels", "read_text_file", "parse_article",
     "default_corpus_path", "apply_labels",
     # models
-    "ArticleVectorizer", "TopicClassifier", "TopicPrediction", "make_topic_pipeline",
+    "ArticleVectorizer", "TopicFeatures", "TopicClassifier", "TopicPrediction", "make_topic_pipeline",
     "RelatedIndex", "Related", "RelatedSettings", "EditorRules", "NewsModel",
     # bundles
     "save_bundle", "load_bundle", "read_manifest", "LiveModel", "export_related",

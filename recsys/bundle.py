@@ -79,8 +79,9 @@ def _fsync(path: Path) -> None:
 
 
 def _write_files(model: NewsModel, folder: Path) -> dict[str, dict[str, Any]]:
-    joblib.dump({"vectorizer": model.vectorizer, "classifier": model.classifier,
-                 "settings": model.index.settings}, folder / _MODEL_FILE)
+    joblib.dump({"vectorizer": model.vectorizer, "topic_features": model.topic_features,
+                 "classifier": model.classifier, "settings": model.index.settings},
+                folder / _MODEL_FILE)
     with open(folder / _ARCHIVE_FILE, "w", encoding="utf-8") as handle:
         json.dump(model.archive, handle, ensure_ascii=False)
     for name, array in model.index.to_arrays().items():
@@ -237,7 +238,8 @@ def load_bundle(path: str | os.PathLike, *, strict_versions: bool = False) -> Ne
     info = {k: manifest[k] for k in ("trained_at", "training_seconds", "training_data_sha256",
                                      "counts", "labels_from", "metrics", "added_since_training")
             if k in manifest}
-    model = NewsModel(parts["vectorizer"], parts["classifier"], index, archive, info)
+    model = NewsModel(parts["vectorizer"], parts["topic_features"], parts["classifier"], index,
+                      archive, info)
     model.bundle_path = str(folder)
     return model
 

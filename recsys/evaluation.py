@@ -34,6 +34,8 @@ __all__ = [
     "graded_metrics",
     "read_related_gold",
     "read_graded_judgments",
+    "read_gold",
+    "evaluate_model",
     "RELATED_STANCES",
 ]
 
@@ -128,8 +130,10 @@ def related_metrics(results: Mapping[str, Sequence[str]], gold: Mapping[str, set
 
 def graded_metrics(results: Mapping[str, Sequence[str]], judgments: Mapping[str, Mapping[str, int]],
                    ks: Sequence[int] = (1, 3, 5, 10)) -> dict[str, float]:
-    """Graded nDCG@k over condensed lists (unjudged suggestions removed before scoring),
-    and P@5 counting unjudged suggestions as not related."""
+    """Graded nDCG@k over condensed lists (unjudged suggestions removed before cutting
+    at k, so give lists deeper than k), and P@5 counting unjudged suggestions as not
+    related. Queries with no positive judgment have no ideal ranking; leave them out
+    (as :func:`evaluate_model` does) rather than count them as zero."""
     ndcg = {k: [] for k in ks}
     p5 = []
     for query, grades in judgments.items():
@@ -221,3 +225,55 @@ def read_graded_judgments(path: str | Path) -> dict[str, dict[str, int]]:
             raise CorpusError("grades must be integers", path=path, line=number,
                               field="judgments") from None
     return out
+
+
+# --- whole-model evaluation ----------------------------------------------------------------------
+
+def read_gold(path: str | Path) -> tuple[dict[str, set[str]], dict[str, dict[str, int]]]:
+    """Read a related-articles gold file of any supported format.
+
+    Returns ``(groups, graded)``: one of them is empty. Graded files hold
+    ``{"query", "judgments"}`` lines; group files ``{"id", "related_ids"}`` or
+    fact-check ``claims`` (see :func:`read_related_gold`).
+    """
+    rows = _json_lines(Path(path))
+    if rows and isinstance(rows[0][1], dict) and "query" in rows[0][1]:
+        return {}, read_graded_judgments(path)
+    return read_related_gold(path), {}
+
+
+def evaluate_model(model: Any, *, labelled: Sequence[Any] = (),
+                   groups: Mapping[str, set[str]] | None = None,
+                   graded: Mapping[str, Mapping[str, int]] | None = None,
+                   depth: int = 100, **settings: Any) -> dict[str, Any]:
+    """Score a :class:`~recsys.NewsModel` on labelled articles and related-articles gold.
+
+    Related lists are asked ``depth`` deep so that graded scoring can drop unjudged
+    suggestions and still fill ten places; queries missing from the archive are
+    counted and skipped. ``settings`` are related-list settings (e.g. ``half_life_days``).
+    """
+    report: dict[str, Any] = {}
+    if labelled:
+        predictions = model.classify(list(labelled))
+        report["topics"] = topic_metrics([a.topic for a in labelled], [p.topic for p in predictions])
+        report["topics"]["low_confidence_share"] = float(np.mean([p.low_confidence for p in predictions]))
+    archived = set(model.archive["ids"])
+    for name, gold in (("related", groups), ("graded", graded)):
+        if not gold:
+            continue
+        queries = [q for q in gold if q in archived]
+        lists = {q: [str(i) for i in related.ids]
+                 for q, related in model.related_batch(queries, k=depth, **settings)}
+        if name == "related":
+            metrics = related_metrics(lists, {q: gold[q] for q in queries})
+            metrics["ndcg_by_k"] = [float(np.mean([ndcg_at_k(lists[q], gold[q], k) for q in queries]))
+                                    for k in range(1, 11)] if queries else []
+        else:
+            judged = {q: gold[q] for q in queries if max(gold[q].values(), default=0) > 0}
+            metrics = graded_metrics(lists, judged, ks=range(1, 11))
+            metrics["ndcg_by_k"] = [metrics.pop(f"ndcg@{k}") for k in range(1, 11)]
+            metrics["ndcg@10"] = metrics["ndcg_by_k"][-1]
+            metrics["queries_without_relevant"] = len(queries) - len(judged)
+        metrics["queries_not_in_archive"] = len(gold) - len(queries)
+        report[name] = metrics
+    return report
