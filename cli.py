@@ -62,6 +62,8 @@ def friendly_errors(command: Callable) -> Callable:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
+        except typer.Exit:  # click's Exit is a RuntimeError: let it through untouched
+            raise
         except (RecsysError, ValueError, OSError, RuntimeError) as exc:
             _fail(str(exc) or type(exc).__name__)
         except KeyboardInterrupt:
