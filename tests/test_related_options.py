@@ -1,0 +1,155 @@
+"""Related lists readers can trust: copies, recency, floors, diversity, editors, explanations,
+adding articles. Fixtures are the default corpus's stories and reposts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
+from recsys import Article, NewsModel, load_bundle
+
+runner = CliRunner()
+
+
+def dates(model: NewsModel, ids) -> list[dt.date | None]:
+    return [dt.date.fromisoformat(d) if d else None for d in (model.article(str(i))["date"] for i in ids)]
+
+
+def test_reposts_collapse_and_plain_cosine_keeps_them(model: NewsModel, corpus: list) -> None:
+    repost = next(a for a in corpus if a.extra.get("repost_of"))
+    original = repost.extra["repost_of"]
+    assert repost.id in model.related(original, k=10, duplicate_threshold=None).ids[:1]
+    assert repost.id not in model.related(original, k=10).ids
+
+
+def test_a_copy_of_two_candidates_is_shown_once(model: NewsModel, corpus: list) -> None:
+    """A query related to an original and its repost sees only one of them."""
+    repost = next(a for a in corpus if a.extra.get("repost_of") == "cmb-009")
+    sibling = "cmb-011"  # same story as the original and its repost
+    plain = model.related(sibling, k=10, duplicate_threshold=None).ids.tolist()
+    assert {"cmb-009", repost.id} <= set(plain)
+    collapsed = model.related(sibling, k=10).ids.tolist()
+    assert len({"cmb-009", repost.id} & set(collapsed)) == 1
+
+
+def test_new_text_that_copies_an_archived_article_does_not_get_it_back(model: NewsModel, corpus: list) -> None:
+    source = corpus[0]
+    copy = Article("new", source.title, "(وكالات) – " + source.body, source.date)
+    assert source.id not in model.related_to(copy, k=10).ids
+
+
+def test_recency_half_life_prefers_recent_pieces(model: NewsModel) -> None:
+    query = "hum-008"
+    query_date = dt.date.fromisoformat(model.article(query)["date"])
+    plain = model.related(query, k=6)
+    decayed = model.related(query, k=6, half_life_days=14)
+    ages = lambda ids: np.mean([abs((d - query_date).days) for d in dates(model, ids)])
+    assert ages(decayed.ids) < ages(plain.ids)
+    assert np.all(np.diff(decayed.scores) <= 1e-6)
+
+
+def test_max_age_and_before_only(model: NewsModel) -> None:
+    query = "cmb-001"
+    query_date = dt.date.fromisoformat(model.article(query)["date"])
+    recent = model.related(query, k=10, max_age_days=30)
+    assert len(recent.ids) and all(abs((d - query_date).days) <= 30 for d in dates(model, recent.ids))
+    earlier = model.related(query, k=10, before_only=True)
+    assert all(d <= query_date for d in dates(model, earlier.ids))
+    assert "cmb-002" not in earlier.ids  # the follow-up came two days later
+
+
+def test_new_text_is_dated_today_unless_told(model: NewsModel) -> None:
+    text = ("غارة على سوق أريحا", "استهدفت غارة جوية السوق الشعبي في مدينة أريحا جنوبي إدلب")
+    assert len(model.related_to(text, k=5, max_age_days=30).ids) == 0  # the archive is older
+    dated = model.related_to(text, k=5, max_age_days=30, date=dt.date(2024, 2, 20))
+    assert "cmb-001" in dated.ids
+
+
+def test_score_floor_and_minimum_count(model: NewsModel) -> None:
+    floored = model.related("prs-001", k=10, min_score=0.15)
+    assert len(floored.ids) >= 1 and floored.scores.min() >= 0.15
+    assert len(model.related("prs-001", k=10, min_score=0.15, min_count=5).ids) == 0
+    assert len(model.related("prs-001", k=10, min_score=0.99).ids) == 0
+
+
+def test_mmr_diversifies_the_list(model: NewsModel) -> None:
+    def mean_pairwise(ids) -> float:
+        rows = [model.index.row(str(i)) for i in ids]
+        sims = (model.index.matrix_[rows] @ model.index.matrix_[rows].T).toarray()
+        return float(sims[np.triu_indices(len(rows), 1)].mean())
+
+    plain = model.related("hum-008", k=6).ids
+    diverse = model.related("hum-008", k=6, mmr_lambda=0.5).ids
+    assert set(plain) != set(diverse)
+    assert mean_pairwise(diverse) < mean_pairwise(plain)
+
+
+def test_editor_pins_excludes_and_topics(model: NewsModel) -> None:
+    plain = model.related("cmb-001", k=5)
+    pinned = model.related("cmb-001", k=5, pin_ids=["soc-001", "cmb-001"], exclude_ids=["cmb-002"])
+    assert pinned.ids[0] == "soc-001"              # pinned first, even if unrelated
+    assert "cmb-001" not in pinned.ids              # never the query, pinned or not
+    assert "cmb-002" not in pinned.ids and "cmb-002" in plain.ids
+    only_hum = model.related("cmb-001", k=5, require_topics=["humanitarian"])
+    assert {model.article(str(i))["topic"] for i in only_hum.ids} == {"humanitarian"}
+    no_combat = model.related("cmb-001", k=5, exclude_topics=["combat"])
+    assert "combat" not in {model.article(str(i))["topic"] for i in no_combat.ids}
+
+
+def test_explanations_are_readable_shared_words(model: NewsModel) -> None:
+    related = model.related("cmb-001", k=3)
+    terms = model.explain("cmb-001", related.ids)
+    assert len(terms) == 3 and all(1 <= len(t) <= 5 for t in terms)
+    assert "أريحا" in terms[0]                      # the town, spelt as written, not "اريح"
+    assert all(word.strip() for t in terms for word in t)
+
+
+def test_options_survive_save_and_load(model: NewsModel, bundle: Path) -> None:
+    loaded = load_bundle(bundle)
+    options = {"k": 6, "half_life_days": 30, "mmr_lambda": 0.7, "min_score": 0.05,
+               "exclude_topics": ["other"], "pin_ids": ["hum-002"]}
+    for query in ("cmb-001", "prs-004", "hum-010"):
+        a, b = model.related(query, **options), loaded.related(query, **options)
+        assert a.ids.tolist() == b.ids.tolist()
+        np.testing.assert_allclose(a.scores, b.scores, rtol=1e-6)
+
+
+def test_add_makes_new_articles_recommendable_at_once(corpus: list, tmp_path: Path) -> None:
+    model = NewsModel.train([a for a in corpus if a.id not in ("cmb-002", "hum-001")])
+    model.save(str(tmp_path / "m"))
+    new = tmp_path / "new.jsonl"
+    new.write_text("\n".join(json.dumps(a.to_record(), ensure_ascii=False)
+                             for a in corpus if a.id in ("cmb-002", "hum-001")), encoding="utf-8")
+    result = runner.invoke(app, ["add", "--model", str(tmp_path / "m"), "--corpus", str(new)])
+    assert result.exit_code == 0, result.output
+    assert "added 2 articles" in result.stdout
+    updated = load_bundle(tmp_path / "m")
+    assert "cmb-002" in updated.related("cmb-001", k=3).ids     # recommendable
+    assert "cmb-001" in updated.related("cmb-002", k=3).ids     # and gets its own list
+    assert updated.article("hum-001")["topic"] == "humanitarian"
+    again = runner.invoke(app, ["add", "--model", str(tmp_path / "m"), "--corpus", str(new)])
+    assert again.exit_code == 1 and "already in the archive" in again.stderr
+
+
+def test_cli_options_and_overrides_file(bundle: Path, tmp_path: Path) -> None:
+    overrides = tmp_path / "overrides.json"
+    overrides.write_text(json.dumps({"pin_ids": ["soc-001"], "exclude_topics": ["other"]}),
+                         encoding="utf-8")
+    result = runner.invoke(app, ["recommend", "--model", str(bundle), "--id", "cmb-001", "-k", "4",
+                                 "--format", "json", "--explain", "--half-life", "30",
+                                 "--overrides", str(overrides)])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert rows[0]["id"] == "soc-001" and all("terms" in r for r in rows)
+    assert all(r["topic"] != "other" for r in rows[1:])
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"pin": ["x"]}), encoding="utf-8")
+    result = runner.invoke(app, ["recommend", "--model", str(bundle), "--id", "cmb-001",
+                                 "--overrides", str(bad)])
+    assert result.exit_code == 1 and "bad.json, field 'pin': unknown key" in result.stderr
