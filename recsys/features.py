@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 from .arabic import ArabicAnalyzer, clean, display_key, normalize_letters, strip_html
 from .corpus import Article
 
-__all__ = ["ArticleVectorizer", "TermCounter", "article_fields", "remove_lines"]
+__all__ = ["ArticleVectorizer", "TermCounter", "article_fields", "lead_of", "remove_lines"]
 
 ArticleLike = Article | tuple[str, str] | str
 
@@ -40,6 +40,18 @@ def article_fields(articles: Iterable[ArticleLike]) -> tuple[list[str], list[str
         titles.append(strip_html(title))
         bodies.append(strip_html(body))
     return titles, bodies
+
+
+def lead_of(body: str, chars: int | None) -> str:
+    """The first ``chars`` characters of ``body``, cut back to a word boundary.
+
+    >>> lead_of("قصف مدفعي على حلب", 12)
+    'قصف مدفعي'
+    """
+    if chars is None or len(body) <= chars:
+        return body
+    cut = max(body.rfind(" ", 0, chars + 1), body.rfind("\n", 0, chars + 1))
+    return body[:cut] if cut > 0 else body[:chars]
 
 
 def _line_key(line: str) -> str:
@@ -174,7 +186,16 @@ class TermCounter(TransformerMixin, BaseEstimator):
         return counts, list(vocabulary), best
 
     def fit_transform(self, texts: Iterable[str], y: object = None) -> sp.csr_matrix:
-        texts = list(texts)
+        return self.fit_transform_split(list(texts))[1]
+
+    def fit_transform_split(self, heads: list[str], tails: list[str] | None = None,
+                            ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """Fit on documents given as a head and a tail each; return the counts of the
+        heads alone and of whole documents (head + tail), from one pass over the text.
+
+        ``min_df``/``max_df`` apply to whole documents.
+        """
+        texts = heads + (tails or [])
         jobs = effective_n_jobs(self.n_jobs) if len(texts) >= _PARALLEL_MIN_DOCS else 1
         shares = [texts[i * len(texts) // jobs:(i + 1) * len(texts) // jobs] for i in range(jobs)]
         if jobs == 1:
@@ -182,8 +203,10 @@ class TermCounter(TransformerMixin, BaseEstimator):
         else:
             parts = Parallel(n_jobs=jobs)(delayed(self._count_part)(share) for share in shares)
         counts, terms, words = _merge_parts(parts)
-        n_docs = counts.shape[0]
-        df = np.bincount(counts.indices, minlength=counts.shape[1])
+        head = counts[: len(heads)]
+        whole = head + counts[len(heads):] if tails else head
+        df = np.bincount(whole.indices, minlength=whole.shape[1])
+        n_docs = len(heads)
         low = self.min_df if isinstance(self.min_df, int) else self.min_df * n_docs
         high = self.max_df if isinstance(self.max_df, int) else self.max_df * n_docs
         keep = np.flatnonzero((df >= low) & (df <= high))
@@ -194,7 +217,7 @@ class TermCounter(TransformerMixin, BaseEstimator):
         self.display_terms_ = np.array([clean(words[c]) if words[c] else terms[c] for c in keep],
                                        dtype=object)
         self._cache, self._multi = {}, []
-        return counts[:, keep].tocsr()
+        return head[:, keep].tocsr(), whole[:, keep].tocsr()
 
     def fit(self, texts: Iterable[str], y: object = None) -> TermCounter:
         self.fit_transform(texts)
@@ -293,6 +316,17 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         return self
 
     def fit_transform(self, articles: Iterable[ArticleLike], y: object = None) -> sp.csr_matrix:
+        return self.fit_transform_lead(articles)[0]
+
+    def fit_transform_lead(self, articles: Iterable[ArticleLike], body_chars: int | None = None,
+                           ) -> tuple[sp.csr_matrix, sp.csr_matrix | None]:
+        """Fit, and return the rows of the articles and, with ``body_chars``, also the
+        rows of their lead views (title and the first ``body_chars`` body characters,
+        cut at a word boundary: see :func:`lead_of`) from the same pass over the text.
+
+        The lead rows equal ``transform`` of the lead views; computing both at once
+        spares a second pass over the archive when the topic classifier needs leads.
+        """
         titles, bodies = article_fields(articles)
         if not bodies:
             raise ValueError("cannot fit a vectorizer on no articles")
@@ -303,18 +337,28 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         # thousands of articles; never let it empty the vocabulary.
         min_df = self.min_df if len(bodies) >= 50 else 1
         self.words_ = TermCounter(analyzer, min_df=min_df, max_df=self.max_df)
-        counts = self.words_.fit_transform(t + "\n" + b for t, b in zip(titles, bodies))
-        counts = counts + self._extra_counts(titles, leads)
+        if body_chars is None:
+            heads, tails = [t + "\n" + b for t, b in zip(titles, bodies)], None
+        else:
+            cuts = [len(lead_of(b, body_chars)) for b in bodies]
+            heads = [t + "\n" + b[:c] for t, b, c in zip(titles, bodies, cuts)]
+            tails = [b[c:] for b, c in zip(bodies, cuts)]
+        head_counts, counts = self.words_.fit_transform_split(heads, tails)
+        extra = self._extra_counts(titles, leads)
         self.tfidf_ = TfidfTransformer(sublinear_tf=self.sublinear_tf, norm=None)
-        blocks = [self.tfidf_.fit_transform(counts)]
+        blocks = [self.tfidf_.fit_transform(counts + extra)]
+        lead_blocks = [self.tfidf_.transform(head_counts + extra)] if tails is not None else None
         if self.char_ngrams:
             self.chars_ = CountVectorizer(analyzer="char_wb", ngram_range=tuple(self.char_ngrams),
                                           preprocessor=_char_text, min_df=min_df,
                                           max_df=self.max_df, dtype=np.float32)
             self.char_tfidf_ = TfidfTransformer(sublinear_tf=True, norm=None)
             blocks.append(self._char_block(titles, bodies, fit=True))
+            if lead_blocks is not None:
+                lead_bodies = [b[: len(h) - len(t) - 1] for t, b, h in zip(titles, bodies, heads)]
+                lead_blocks.append(self._char_block(titles, lead_bodies, fit=False))
         self.display_terms_ = self.words_.display_terms_
-        return self._combine(blocks)
+        return self._combine(blocks), (self._combine(lead_blocks) if lead_blocks else None)
 
     def _extra_counts(self, titles: list[str], leads: list[str]) -> sp.csr_matrix:
         extra = sp.csr_matrix((len(titles), len(self.words_.vocabulary_)), dtype=np.float32)

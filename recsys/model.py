@@ -122,10 +122,10 @@ class NewsModel:
             raise ValueError("cannot train on an empty archive")
         say(f"vectorizing {len(archive):,} articles")
         vectorizer = vectorizer if vectorizer is not None else ArticleVectorizer()
-        X = vectorizer.fit_transform(archive)
+        features = topic_features if topic_features is not None else TopicFeatures()
+        X, X_lead = vectorizer.fit_transform_lead(archive, features.body_chars)
 
         say("learning topic features (title, lead, LSA)")
-        features = topic_features if topic_features is not None else TopicFeatures()
         features.fit_prefit(vectorizer, X)
         own = {a.id: a for a in archive if a.topic} | {a.id: a for a in labelled or []}
         extra = []
@@ -140,7 +140,7 @@ class NewsModel:
         classifier.fit(features.transform(train_articles), [a.topic for a in train_articles])
 
         say("building the related-articles index")
-        predicted = classifier.predict(features.transform(archive))
+        predicted = classifier.predict(features.from_lead_rows(X_lead if X_lead is not None else X))
         topics = [a.topic or str(p) for a, p in zip(archive, predicted)]
         index = RelatedIndex(settings).fit(X, [a.id for a in archive],
                                            dates=[a.date for a in archive], topics=topics)

@@ -23,7 +23,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.utils.validation import check_is_fitted
 
 from .corpus import TOPICS
-from .features import ArticleLike, ArticleVectorizer, article_fields, remove_lines
+from .features import ArticleLike, ArticleVectorizer, article_fields, lead_of, remove_lines
 
 __all__ = ["TopicFeatures", "TopicClassifier", "TopicPrediction", "make_topic_pipeline"]
 
@@ -58,14 +58,19 @@ class TopicFeatures(TransformerMixin, BaseEstimator):
         LSA dimensions (0 disables them).
     lsa_weight : float
         Length of the LSA block relative to the unit-length TF-IDF block.
+    lsa_sample : int
+        The LSA is fitted on at most this many archive rows (a random sample): its
+        cost grows with the archive, its quality does not past a few thousand rows.
     """
 
     def __init__(self, vectorizer: ArticleVectorizer | None = None, *, body_chars: int | None = 1200,
-                 lsa_components: int = 100, lsa_weight: float = 0.5) -> None:
+                 lsa_components: int = 100, lsa_weight: float = 0.5,
+                 lsa_sample: int = 20000) -> None:
         self.vectorizer = vectorizer
         self.body_chars = body_chars
         self.lsa_components = lsa_components
         self.lsa_weight = lsa_weight
+        self.lsa_sample = lsa_sample
 
     def fit(self, articles: Sequence[ArticleLike], y: object = None) -> TopicFeatures:
         """Fit a fresh copy of the vectorizer and the LSA on ``articles``."""
@@ -81,7 +86,8 @@ class TopicFeatures(TransformerMixin, BaseEstimator):
                            archive_matrix.shape[1] - 1)
         self.lsa_ = None
         if n_components >= 2:
-            self.lsa_ = TruncatedSVD(n_components, random_state=0).fit(archive_matrix)
+            rows = np.random.default_rng(0).permutation(archive_matrix.shape[0])[: self.lsa_sample]
+            self.lsa_ = TruncatedSVD(n_components, random_state=0).fit(archive_matrix[np.sort(rows)])
             self.lsa_.components_ = self.lsa_.components_.astype(np.float32)  # half the bundle
         return self
 
@@ -89,11 +95,16 @@ class TopicFeatures(TransformerMixin, BaseEstimator):
         """Each article as ``(title, first body_chars of the de-boilerplated body)``."""
         titles, bodies = article_fields(articles)
         boilerplate = self.vectorizer_.boilerplate_
-        return [(t, remove_lines(b, boilerplate)[: self.body_chars]) for t, b in zip(titles, bodies)]
+        return [(t, lead_of(remove_lines(b, boilerplate), self.body_chars))
+                for t, b in zip(titles, bodies)]
 
     def transform(self, articles: Sequence[ArticleLike]) -> sp.csr_matrix:
         check_is_fitted(self, "vectorizer_")
-        X = self.vectorizer_.transform(self.lead_view(articles))
+        return self.from_lead_rows(self.vectorizer_.transform(self.lead_view(articles)))
+
+    def from_lead_rows(self, X: sp.csr_matrix) -> sp.csr_matrix:
+        """Features from lead-view rows already vectorized (see
+        :meth:`ArticleVectorizer.fit_transform_lead`)."""
         if self.lsa_ is None:
             return X
         latent = l2_normalize(self.lsa_.transform(X)) * self.lsa_weight

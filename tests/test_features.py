@@ -60,3 +60,13 @@ def test_follows_the_sklearn_contract(corpus: list[Article]) -> None:
     scores = cross_val_score(pipeline, corpus[::2], [a.topic for a in corpus[::2]], cv=3,
                              scoring="f1_macro")
     assert scores.mean() > 0.7
+
+
+def test_lead_rows_from_one_pass_equal_transform_of_lead_views(corpus: list[Article]) -> None:
+    from recsys import TopicFeatures
+
+    vec = ArticleVectorizer()
+    X, X_lead = vec.fit_transform_lead(corpus, 600)
+    features = TopicFeatures(body_chars=600).fit_prefit(vec, X)
+    assert abs(X - vec.transform(corpus)).max() == 0
+    assert abs(features.from_lead_rows(X_lead) - features.transform(corpus)).max() == 0
