@@ -80,7 +80,9 @@ def _fsync(path: Path) -> None:
 
 def _write_files(model: NewsModel, folder: Path) -> dict[str, dict[str, Any]]:
     joblib.dump({"vectorizer": model.vectorizer, "topic_features": model.topic_features,
-                 "classifier": model.classifier, "settings": model.index.settings},
+                 "classifier": model.classifier, "settings": model.index.settings,
+                 "index_params": {"n_threads": model.index.n_threads,
+                                  "candidate_max_df": model.index.candidate_max_df}},
                 folder / _MODEL_FILE)
     with open(folder / _ARCHIVE_FILE, "w", encoding="utf-8") as handle:
         json.dump(model.archive, handle, ensure_ascii=False)
@@ -234,7 +236,7 @@ def load_bundle(path: str | os.PathLike, *, strict_versions: bool = False) -> Ne
                   for p in folder.glob("*.npy")}
     except Exception as exc:  # a damaged bundle can fail in many ways; say which file
         raise BundleError(f"{folder}: cannot read bundle ({type(exc).__name__}: {exc})") from None
-    index = RelatedIndex.from_arrays(arrays, parts["settings"])
+    index = RelatedIndex.from_arrays(arrays, parts["settings"], **parts["index_params"])
     info = {k: manifest[k] for k in ("trained_at", "training_seconds", "training_data_sha256",
                                      "counts", "labels_from", "metrics", "added_since_training")
             if k in manifest}

@@ -74,3 +74,22 @@ def test_settings_are_validated() -> None:
 def test_unfitted_index_says_what_to_do() -> None:
     with pytest.raises(ValueError, match="not fitted yet"):
         RelatedIndex().similar("a")
+
+
+def test_skipping_common_terms_keeps_batch_equal_to_single(corpus: list) -> None:
+    """With a low threshold many terms count as common while gathering candidates;
+    single and batch queries must still agree, and scores stay exact cosines."""
+    from recsys import ArticleVectorizer
+
+    X = ArticleVectorizer().fit_transform(corpus)
+    ids = [a.id for a in corpus]
+    index = RelatedIndex(candidate_max_df=0.01)
+    index.fit(X, ids)
+    index.common_terms_ = np.diff(index.postings_.indptr) > 3  # force: most terms "common"
+    batch = dict(index.similar_batch(ids[::4], k=5))
+    for article_id in ids[::4]:
+        single = index.similar(article_id, k=5)
+        assert batch[article_id].ids.tolist() == single.ids.tolist()
+        row = index.row(article_id)
+        exact = (X[[index.row(i) for i in single.ids]] @ X[row].T).toarray().ravel()
+        np.testing.assert_allclose(single.scores, exact, rtol=1e-5)
