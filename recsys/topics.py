@@ -164,7 +164,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"model must be 'logreg' or 'svm', got {self.model!r}")
         self.estimator_ = estimator.fit(X, y)
         self.classes_ = np.array(TOPICS, dtype=object)
-        self._columns = [list(self.estimator_.classes_).index(t)
+        self.columns_ = [list(self.estimator_.classes_).index(t)
                          if t in self.estimator_.classes_ else -1 for t in TOPICS]
         return self
 
@@ -173,7 +173,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "estimator_")
         inner = self.estimator_.predict_proba(X)
         out = np.zeros((inner.shape[0], len(TOPICS)))
-        for j, col in enumerate(self._columns):
+        for j, col in enumerate(self.columns_):
             if col >= 0:
                 out[:, j] = inner[:, col]
         return out
