@@ -96,21 +96,21 @@ def _report_skips(path: Path, result: recsys.ReadResult) -> None:
 
 def _read_corpora(paths: Iterable[Path], on_error: OnError) -> list[Article]:
     articles: list[Article] = []
-    seen: set[str] = set()
+    earlier: dict[str, str] = {}  # ids across files: a repeat is a duplicate, named with both places
     for path in paths:
-        result = recsys.read_articles(path, on_error=on_error.value)
+        result = recsys.read_articles(path, on_error=on_error.value, earlier_ids=earlier)
         _report_skips(path, result)
-        for article in result.articles:
-            if article.id in seen:
-                error = recsys.CorpusError(f"duplicate id {article.id!r} (also in an earlier "
-                                           "corpus)", path=path, field="id")
-                if on_error is OnError.fail:
-                    raise error
-                _say(f"skipped: {error}")
-                continue
-            seen.add(article.id)
-            articles.append(article)
+        articles.extend(result.articles)
     return articles
+
+
+def _read_text_file(path: Path) -> Article:
+    cut: list[str] = []
+    article = recsys.read_text_file(path, truncated=cut)
+    if cut:
+        _say(f"{path}: the article is longer than {recsys.corpus.MAX_BODY_CHARS:,} characters "
+             "and was cut")
+    return article
 
 
 def _load(model_dir: Path) -> NewsModel:
@@ -134,13 +134,14 @@ def train(
     say = _stage_printer()
     paths = corpus or [recsys.default_corpus_path()]
     archive = _read_corpora(paths, on_error)
-    say(f"read {len(archive):,} articles from {len(paths)} corpus file(s)")
-    if labels is not None:
+    if labels is not None:  # read every input before saying anything: an error is one line
         result = recsys.read_labels(labels, on_error=on_error.value)
         _report_skips(labels, result)
         archive, problems = recsys.apply_labels(archive, result.articles, on_error=on_error.value)
         for problem in problems:
             _say(f"skipped: {labels}: {problem}")
+    say(f"read {len(archive):,} articles from {len(paths)} corpus file(s)"
+        + (f" and labels from {labels}" if labels is not None else ""))
     model = NewsModel.train(archive, progress=say)
     say(f"saving bundle to {out}")
     version = model.save(str(out))
@@ -188,7 +189,7 @@ def _query_articles(input_path: Optional[Path], text_file: Optional[Path],
     if (input_path is None) == (text_file is None):
         _fail("give exactly one of --input or --text-file")
     if text_file is not None:
-        return [recsys.read_text_file(text_file)]
+        return [_read_text_file(text_file)]
     return _read_corpora([input_path], on_error)
 
 
@@ -303,7 +304,7 @@ def recommend(
         query: Any = id
         related = news.related(id, **rules, **options)
     else:
-        query = recsys.read_text_file(text_file)
+        query = _read_text_file(text_file)
         related = news.related_to(query, **rules, **options)
     terms = news.explain(query, related.ids) if explain else None
     rows = []

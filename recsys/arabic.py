@@ -41,12 +41,31 @@ __all__ = [
 
 # --- HTML -----------------------------------------------------------------------------
 
-_HTML_DROP = re.compile(r"<(script|style|noscript)\b.*?</\1\s*>|<!--.*?-->", re.I | re.S)
+_HTML_OPENER = re.compile(r"<!--|<(script|style|noscript)\b", re.I)
 # Block-level tags end a line: boilerplate removal works on lines, so a menu item in
 # its own <li> must not be glued to the article's first sentence.
 _HTML_BLOCK = re.compile(r"</?(p|br|div|li|ul|ol|h[1-6]|tr|td|table|section|article|header|"
                          r"footer|nav|blockquote)\b[^>]*>", re.I)
 _HTML_TAG = re.compile(r"<[^>]{0,2000}>")
+
+
+def _drop_hidden(text: str) -> str:
+    """Remove comments and script/style blocks in one left-to-right pass. An unclosed
+    one runs to the end of the text, as in a browser; a regular expression with a lazy
+    ``.*?`` would rescan the rest of the text for every unclosed opener."""
+    lowered = text.lower()
+    kept, position = [], 0
+    while match := _HTML_OPENER.search(text, position):
+        kept.append(text[position:match.start()])
+        closer = "-->" if match.group(1) is None else f"</{match.group(1).lower()}"
+        end = lowered.find(closer, match.end())
+        if end < 0:
+            position = len(text)
+            break
+        position = text.find(">", end + len(closer) - 1) + 1 or len(text)
+        kept.append(" ")
+    kept.append(text[position:])
+    return "".join(kept)
 
 
 def strip_html(text: str) -> str:
@@ -57,7 +76,8 @@ def strip_html(text: str) -> str:
     """
     if "<" not in text and "&" not in text:
         return text
-    text = _HTML_DROP.sub(" ", text)
+    if "<" in text:
+        text = _drop_hidden(text)
     text = _HTML_BLOCK.sub("\n", text)
     text = _HTML_TAG.sub(" ", text)
     return html.unescape(text)
@@ -132,8 +152,14 @@ def normalize(text: str) -> str:
 
     >>> normalize("أُسْرَى")
     'اسري'
+
+    It is idempotent: markup revealed by unescaping (``&amp;lt;p&gt;``) or made by
+    cleaning (``&Lt`` lower-cased to an entity) is stripped until none is left.
     """
-    return normalize_letters(clean(strip_html(text)))
+    text = clean(text)
+    while (stripped := strip_html(text)) != text:  # each change shortens the text
+        text = clean(stripped)
+    return normalize_letters(text)
 
 
 # --- Tokenization ------------------------------------------------------------------------

@@ -125,11 +125,12 @@ def save_bundle(model: NewsModel, path: str | os.PathLike) -> Path:
             os.fsync(handle.fileno())
         os.rename(partial, final)
         _fsync(parent)
+        served = Path(os.path.realpath(path)) if path.is_symlink() else None
         _point_link(path, final, stamp)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    _prune(path, keep=final)
+    _prune(path, keep={final, served})
     return final
 
 
@@ -148,13 +149,12 @@ def _point_link(path: Path, target: Path, stamp: str) -> None:
     _fsync(path.parent)
 
 
-def _prune(path: Path, keep: Path) -> None:
-    """Remove versions older than the previous one, and partial saves left by crashes."""
-    versions = sorted((p for p in path.parent.glob(f".{path.name}.*")
-                       if p.is_dir() and not p.name.endswith(".partial")),
-                      key=lambda p: p.stat().st_mtime)
-    for old in [v for v in versions if v != keep][:-1]:
-        shutil.rmtree(old, ignore_errors=True)
+def _prune(path: Path, keep: set[Path | None]) -> None:
+    """Remove every version but the new one and the one served until now (readers may
+    still be loading it), and partial saves left by crashes."""
+    for old in path.parent.glob(f".{path.name}.*"):
+        if old.is_dir() and not old.name.endswith(".partial") and old not in keep:
+            shutil.rmtree(old, ignore_errors=True)
     for partial in path.parent.glob(f".{path.name}.*.partial"):
         if time.time() - partial.stat().st_mtime > _STALE_PARTIAL_SECONDS:
             shutil.rmtree(partial, ignore_errors=True)
@@ -196,6 +196,9 @@ def _verify_files(folder: Path, manifest: dict[str, Any]) -> None:
                           "refusing a modified bundle")
     for name, entry in files.items():
         file = folder / name
+        if not isinstance(entry, dict):
+            raise BundleError(f"{folder}: manifest entry for {name} is not an object; not a "
+                              "bundle we wrote")
         if not file.is_file():
             raise BundleError(f"{folder}: missing file {name}; the bundle is incomplete, retrain")
         if _sha256(file) != entry.get("sha256"):
@@ -205,6 +208,8 @@ def _verify_files(folder: Path, manifest: dict[str, Any]) -> None:
 
 def _check_versions(manifest: dict[str, Any], strict: bool) -> None:
     saved = manifest.get("versions", {})
+    if not isinstance(saved, dict):
+        raise BundleError("manifest 'versions' is not an object; not a bundle we wrote")
     current = _versions()
     for name in ("recsys", "scikit-learn"):
         if saved.get(name) != current[name]:
@@ -234,14 +239,15 @@ def load_bundle(path: str | os.PathLike, *, strict_versions: bool = False) -> Ne
         arrays = {p.stem: np.load(p, mmap_mode="r" if p.stem in _MMAP_ARRAYS else None,
                                   allow_pickle=False)
                   for p in folder.glob("*.npy")}
-    except Exception as exc:  # a damaged bundle can fail in many ways; say which file
-        raise BundleError(f"{folder}: cannot read bundle ({type(exc).__name__}: {exc})") from None
-    index = RelatedIndex.from_arrays(arrays, parts["settings"], **parts["index_params"])
-    info = {k: manifest[k] for k in ("trained_at", "training_seconds", "training_data_sha256",
-                                     "counts", "labels_from", "metrics", "added_since_training")
-            if k in manifest}
-    model = NewsModel(parts["vectorizer"], parts["topic_features"], parts["classifier"], index,
-                      archive, info)
+        index = RelatedIndex.from_arrays(arrays, parts["settings"], **parts["index_params"])
+        model = NewsModel(parts["vectorizer"], parts["topic_features"], parts["classifier"],
+                          index, archive, {})
+    except Exception as exc:  # a damaged bundle can fail in many ways; say which and where
+        raise BundleError(f"{folder}: cannot read bundle ({type(exc).__name__}: {exc}); "
+                          "retrain") from None
+    model.info = {k: manifest[k] for k in ("trained_at", "training_seconds",
+                                           "training_data_sha256", "counts", "labels_from",
+                                           "metrics", "added_since_training") if k in manifest}
     model.bundle_path = str(folder)
     return model
 

@@ -46,6 +46,7 @@ article) so one runaway record cannot exhaust memory; cut articles are reported.
 OnError = Literal["fail", "skip"]
 _KNOWN_FIELDS = ("id", "title", "body", "date", "url", "source", "topic")
 _WORD = re.compile(r"[^\W_]", re.U)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +109,9 @@ def _text_field(record: Mapping[str, Any], name: str, where: dict, *, required: 
         raise CorpusError(f"expected text, got {type(value).__name__}", field=name, **where)
     if "\x00" in value:
         raise CorpusError("contains NUL bytes: binary data, not text", field=name, **where)
+    if _SURROGATE.search(value):
+        raise CorpusError("holds a lone surrogate (an invalid \\ud800-style escape): not "
+                          "valid Unicode text", field=name, **where)
     value = value.strip()
     if required and not value:
         raise CorpusError("missing or empty", field=name, **where)
@@ -154,20 +158,21 @@ def parse_article(record: Mapping[str, Any], *, path: object = None, line: int |
     article_id = _text_field(record, "id", where, required=True)
     title = _text_field(record, "title", where, required=False)
     body = _text_field(record, "body", where, required=True)
-    if len(body) > MAX_BODY_CHARS:
-        body = body[:MAX_BODY_CHARS]
-        if truncated is not None:
-            truncated.append(article_id)
+    was_cut = len(body) > MAX_BODY_CHARS
+    body = body[:MAX_BODY_CHARS]
     if not _WORD.search(clean(strip_html(title + " " + body))):
         raise CorpusError("no words left once HTML and punctuation are removed",
                           field="body", **where)
-    return Article(
+    article = Article(
         id=article_id, title=title, body=body, date=_date_field(record, where),
         url=_text_field(record, "url", where, required=False),
         source=_text_field(record, "source", where, required=False),
         topic=_topic_field(record, where),
         extra={k: v for k, v in record.items() if k not in _KNOWN_FIELDS},
     )
+    if was_cut and truncated is not None:  # only once the record passed every check
+        truncated.append(article_id)
+    return article
 
 
 # --- Files ---------------------------------------------------------------------------------
@@ -176,14 +181,17 @@ def _decode(data: bytes, path: Path) -> str:
     """Decode UTF-8 (with or without BOM) or BOM-marked UTF-16; refuse anything else."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16")
+    head = data[:4096]
+    if head.count(b"\x00") > len(head) // 100:  # UTF-16 or binary; a stray NUL is the record's problem
+        raise CorpusError("holds NUL bytes: binary data, or UTF-16 without a byte-order "
+                          "mark (convert it to UTF-8, e.g. iconv -f utf-16le -t utf-8)",
+                          path=path, line=data.count(b"\n", 0, data.index(b"\x00")) + 1)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         hint = ""
-        if b"\x00" in data[:4096]:
-            hint = " (it holds NUL bytes: binary data, or UTF-16 without a byte-order mark)"
-        elif sum(0xC1 <= b <= 0xFE for b in data[:4096]) > 0:
+        if sum(0xC1 <= b <= 0xFE for b in data[:4096]) > 0:
             hint = " (it looks like a legacy code page such as cp1256: convert it, " \
                    "e.g. iconv -f cp1256 -t utf-8)"
         raise CorpusError(f"not valid UTF-8 at byte {exc.start}{hint}", path=path,
@@ -211,9 +219,15 @@ def _jsonl_records(path: Path, text: str) -> Iterator[tuple[int, Any]]:
         except json.JSONDecodeError as exc:
             yield number, CorpusError(f"malformed JSON ({exc.msg} at column {exc.colno})",
                                       path=path, line=number)
+        except (RecursionError, ValueError) as exc:  # absurd nesting, 5,000-digit numbers
+            yield number, CorpusError(f"unreadable JSON ({type(exc).__name__}: "
+                                      f"{str(exc)[:80]})", path=path, line=number)
 
 
 def _csv_records(path: Path, text: str) -> Iterator[tuple[int, Any]]:
+    # The csv module refuses fields over 131,072 characters; bodies are cut later, at
+    # MAX_BODY_CHARS, like those of any other format.
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
     reader = csv.DictReader(io.StringIO(text, newline=""))
     missing = [name for name in ("id", "body") if name not in (reader.fieldnames or [])]
     if missing:
@@ -254,9 +268,10 @@ def _folder_records(folder: Path) -> Iterator[tuple[Path, Any]]:
             yield file, exc
 
 
-def read_text_file(path: str | Path) -> Article:
+def read_text_file(path: str | Path, *, truncated: list[str] | None = None) -> Article:
     """One article from a text file (first line the title, the rest the body) or an
-    HTML page (``<title>`` or ``<h1>`` the title); its id is the file name.
+    HTML page (``<title>`` or ``<h1>`` the title); its id is the file name. A body
+    longer than :data:`MAX_BODY_CHARS` is cut, and its id appended to ``truncated``.
 
     Raises
     ------
@@ -269,7 +284,7 @@ def read_text_file(path: str | Path) -> Article:
     record = _file_record(path, path.stem)
     if not record["body"].strip():
         record["body"], record["title"] = record["title"], ""
-    return parse_article(record, path=path)
+    return parse_article(record, path=path, truncated=truncated)
 
 
 def _records(path: Path) -> Iterator[tuple[Path, int | None, Any]]:
@@ -295,7 +310,8 @@ def _records(path: Path) -> Iterator[tuple[Path, int | None, Any]]:
 
 
 def read_articles(path: str | Path, *, on_error: OnError = "fail",
-                  require_body: bool = True, require_topic: bool = False) -> ReadResult:
+                  require_body: bool = True, require_topic: bool = False,
+                  earlier_ids: dict[str, str] | None = None) -> ReadResult:
     """Read and validate articles from a JSON Lines or CSV file (optionally gzipped) or a
     folder of ``.txt``/``.html`` files.
 
@@ -312,6 +328,9 @@ def read_articles(path: str | Path, *, on_error: OnError = "fail",
         articles with an empty body (see :func:`read_labels`).
     require_topic
         Every record must carry a ``topic``.
+    earlier_ids
+        Ids already read from other files, each mapped to where it was read; a record
+        repeating one is a duplicate. This call's ids are added to it.
 
     Raises
     ------
@@ -329,10 +348,11 @@ def read_articles(path: str | Path, *, on_error: OnError = "fail",
         try:
             if isinstance(record, CorpusError):
                 raise record
+            cut: list[str] = []
             if not require_body and isinstance(record, Mapping) and not record.get("body"):
                 article = _label_only(record, file, line)
             else:
-                article = parse_article(record, path=file, line=line, truncated=truncated)
+                article = parse_article(record, path=file, line=line, truncated=cut)
             if require_topic and article.topic is None:
                 raise CorpusError("missing or empty", path=file, line=line, field="topic")
             if article.id in seen:
@@ -340,6 +360,9 @@ def read_articles(path: str | Path, *, on_error: OnError = "fail",
                 raise CorpusError(f"duplicate id {article.id!r}"
                                   + (f" (first on line {first})" if first else ""),
                                   path=file, line=line, field="id")
+            if earlier_ids is not None and article.id in earlier_ids:
+                raise CorpusError(f"duplicate id {article.id!r} (first in "
+                                  f"{earlier_ids[article.id]})", path=file, line=line, field="id")
         except CorpusError as exc:
             if on_error == "fail":
                 raise
@@ -347,6 +370,9 @@ def read_articles(path: str | Path, *, on_error: OnError = "fail",
             continue
         seen[article.id] = line
         articles.append(article)
+        truncated.extend(cut)
+        if earlier_ids is not None:
+            earlier_ids[article.id] = f"{file}, line {line}" if line else str(file)
     if not articles:
         raise CorpusError("no usable articles" + (f" ({len(skipped)} skipped)" if skipped else ""),
                           path=path)
