@@ -206,14 +206,14 @@ def _verify_files(folder: Path, manifest: dict[str, Any]) -> None:
                               "after it was written. Refusing to load it; retrain")
 
 
-def _check_versions(manifest: dict[str, Any], strict: bool) -> None:
+def _check_versions(folder: Path, manifest: dict[str, Any], strict: bool) -> None:
     saved = manifest.get("versions", {})
     if not isinstance(saved, dict):
-        raise BundleError("manifest 'versions' is not an object; not a bundle we wrote")
+        raise BundleError(f"{folder}: manifest 'versions' is not an object; not a bundle we wrote")
     current = _versions()
     for name in ("recsys", "scikit-learn"):
         if saved.get(name) != current[name]:
-            message = (f"bundle written with {name} {saved.get(name)}, running {current[name]}; "
+            message = (f"{folder}: bundle written with {name} {saved.get(name)}, running {current[name]}; "
                        "results may differ: retrain with the running versions")
             if strict:
                 raise BundleError(message)
@@ -232,7 +232,7 @@ def load_bundle(path: str | os.PathLike, *, strict_versions: bool = False) -> Ne
     folder = Path(os.path.realpath(path))  # one version, even if a save swaps the link now
     manifest = read_manifest(folder if Path(path).exists() else path)
     _verify_files(folder, manifest)
-    _check_versions(manifest, strict_versions)
+    _check_versions(folder, manifest, strict_versions)
     try:
         parts = joblib.load(folder / _MODEL_FILE)
         archive = json.loads((folder / _ARCHIVE_FILE).read_text("utf-8"))
