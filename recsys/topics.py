@@ -127,6 +127,9 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         matters as much as that of the common ones.
     low_confidence : float
         Predictions whose best probability is below this are flagged.
+    min_margin : float
+        Predictions whose two best probabilities are closer than this are flagged too
+        (0.50 against 0.49 is a coin toss, whatever the threshold).
 
     Examples
     --------
@@ -140,11 +143,13 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, *, model: str = "svm", C: float = 0.3,
-                 class_weight: str | None = "balanced", low_confidence: float = 0.5) -> None:
+                 class_weight: str | None = "balanced", low_confidence: float = 0.5,
+                 min_margin: float = 0.1) -> None:
         self.model = model
         self.C = C
         self.class_weight = class_weight
         self.low_confidence = low_confidence
+        self.min_margin = min_margin
 
     def fit(self, X: object, y: Sequence[str]) -> TopicClassifier:
         y = np.asarray(y, dtype=object)
@@ -187,7 +192,9 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         predictions = []
         for i, row in enumerate(proba):
             best = int(row.argmax())
-            low = bool(row[best] < self.low_confidence or (unsure is not None and unsure[i]))
+            margin = row[best] - np.partition(row, -2)[-2]
+            low = bool(row[best] < self.low_confidence or margin < self.min_margin
+                       or (unsure is not None and unsure[i]))
             predictions.append(TopicPrediction(
                 TOPICS[best], {t: round(float(p), 4) for t, p in zip(TOPICS, row)}, low))
         return predictions

@@ -79,3 +79,11 @@ def test_real_news_beats_majority_baseline() -> None:
     baseline = topic_metrics(y, [majority] * len(y))
     assert ours["macro_f1"] >= baseline["macro_f1"] + 0.4, (ours["macro_f1"], baseline["macro_f1"])
     assert ours["accuracy"] >= baseline["accuracy"] + 0.15
+
+
+def test_a_coin_toss_is_low_confidence() -> None:
+    X = recsys.ArticleVectorizer(min_df=1).fit_transform(["قصف", "نازحون"] * 4)
+    clf = TopicClassifier(min_margin=0.1).fit(X, ["combat", "humanitarian"] * 4)
+    clf.predict_proba = lambda X: np.array([[0.51, 0.0, 0.49, 0.0], [0.8, 0.0, 0.2, 0.0]])
+    close, clear = clf.predict_topics(X[:2])
+    assert close.low_confidence and not clear.low_confidence
