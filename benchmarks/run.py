@@ -44,6 +44,7 @@ CORPORA = ("ant_news_2018.jsonl.gz", "saudinewsnet_2015.jsonl.gz", "syria_factch
 RESULTS = HERE / "RESULTS.md"
 
 K = 10
+NN_QUERIES, NN_WARMUP = 60, 5  # sklearn NearestNeighbors is ~100x slower: fewer queries
 MB = 1e6  # decimal megabytes throughout (1 GB = 1000 MB)
 
 # The project's targets, for 60k articles on a 2-core machine.
@@ -64,6 +65,25 @@ def say(message: str) -> None:
 
 
 # --- data -------------------------------------------------------------------------------
+
+def snapshot_library(work: Path) -> dict:
+    """Copy recsys/ and cli.py into the work directory and import them from there, in this
+    process, its children and the `recsys` command: the library may be edited while a
+    long run goes on, and every figure must come from the same code."""
+    target = work / "code"
+    shutil.copytree(ROOT / "recsys", target / "recsys",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copy2(ROOT / "cli.py", target / "cli.py")
+    sys.path.insert(0, str(target))
+    os.chdir(work)  # workers started with `python -m` put the current directory first on sys.path
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(target), *filter(None, [os.environ.get("PYTHONPATH")])])
+    def git(*cmd: str) -> str:
+        done = subprocess.run(["git", *cmd], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else "?"
+    commit = git("rev-parse", "--short", "HEAD")
+    dirty = git("status", "--porcelain", "--", "recsys", "cli.py")
+    return {"commit": commit, "dirty": bool(dirty and dirty != "?"), "path": str(target)}
+
 
 def find_data() -> Path:
     missing = [name for name in CORPORA if not (DATA_DIR / name).is_file()]
@@ -271,6 +291,7 @@ def _child(step: str, input_path: str, bundle_path: str | None, conn) -> None:
         info = STEPS[step](data)
         elapsed = time.perf_counter() - started
         info.update(seconds=elapsed, main_cpu=time.process_time() - cpu0,
+                    module=sys.modules["recsys"].__file__ if "recsys" in sys.modules else None,
                     main_maxrss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
         conn.send(("done", info))
         if bundle_path:
@@ -279,7 +300,48 @@ def _child(step: str, input_path: str, bundle_path: str | None, conn) -> None:
     except BaseException:  # noqa: BLE001 - reported to the parent, which fails loudly
         conn.send(("error", traceback.format_exc()))
     finally:
-        conn.close()
+        _quit(conn)
+
+
+def _quit(conn) -> None:
+    """Leave at once. A multiprocessing child joins, at exit, every process it started,
+    including joblib's idle loky workers, which only leave after a 300 s idle timeout;
+    they notice their parent is gone and the parent process kills any that linger."""
+    conn.close()
+    loky = sys.modules.get("joblib.externals.loky.reusable_executor")
+    if loky is not None and loky._executor is not None:
+        try:
+            loky._executor.shutdown(wait=True, kill_workers=True)
+        except Exception:  # noqa: BLE001 - the parent kills whatever is left
+            pass
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def _finish_child(proc) -> None:
+    import psutil
+
+    try:
+        kids = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        kids = []
+    proc.join(timeout=60)
+    if proc.is_alive():
+        proc.kill()
+        proc.join()
+    _, kids = psutil.wait_procs(kids, timeout=3)
+    for kid in kids:  # idle workers and trackers of the finished step: nothing left to do
+        try:
+            kid.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(kids, timeout=5)
+    for kid in alive:
+        try:
+            kid.kill()
+        except psutil.NoSuchProcess:
+            pass
 
 
 def run_in_child(step: str, input_path: Path, bundle_path: Path | None = None) -> dict:
@@ -314,9 +376,7 @@ def run_in_child(step: str, input_path: Path, bundle_path: Path | None = None) -
                 raise RuntimeError(f"{step} failed in its child process:\n{payload}")
     finally:
         sampler.halt.set()
-        proc.join(timeout=600)
-        if proc.is_alive():
-            proc.kill()
+        _finish_child(proc)
     return result
 
 
@@ -349,7 +409,7 @@ def _serve_child(bundle: str, texts_path: str, n_queries: int, warmup: int, seed
     except BaseException:  # noqa: BLE001
         conn.send(("error", traceback.format_exc()))
     finally:
-        conn.close()
+        _quit(conn)
 
 
 def _scipy_topk(scores, exclude: int | None, k: int = K):
@@ -363,6 +423,9 @@ def _scipy_topk(scores, exclude: int | None, k: int = K):
 
 def _serve(bundle: str, texts_path: str, n_queries: int, warmup: int, seed: int,
            batch_rows: int) -> dict:
+    def note(message: str) -> None:
+        say(f"    serving: {message}")
+
     import numpy as np
     from sklearn.neighbors import NearestNeighbors
     from sparse_dot_topn import sp_matmul_topn
@@ -399,15 +462,21 @@ def _serve(bundle: str, texts_path: str, n_queries: int, warmup: int, seed: int,
         return _scipy_topk(np.asarray(Xt[q.indices].T @ q.data).ravel(), None)
 
     lat: dict[str, dict] = {}
+    note(f"loaded in {out['load_s']:.2f} s; single queries")
     lat["id/recsys"] = _latency(lambda r: model.related(ids[r], k=K), rows, warmup)
     lat["id/scipy"] = _latency(scipy_row, rows, warmup)
-    lat["id/nn"] = _latency(lambda r: nn.kneighbors(X[r], n_neighbors=K + 1), rows, warmup)
+    # NearestNeighbors re-normalises the whole matrix on every call: fewer queries for it.
+    nn_rows, nn_texts = rows[:NN_WARMUP + NN_QUERIES], texts[:NN_WARMUP + NN_QUERIES]
+    lat["id/nn"] = _latency(lambda r: nn.kneighbors(X[r], n_neighbors=K + 1), nn_rows, NN_WARMUP)
     vectorize = model.vectorizer.transform
     lat["text/recsys"] = _latency(lambda t: model.related_to(t, k=K), texts, warmup)
     lat["text/vectorize"] = _latency(lambda t: vectorize([t]), texts, warmup)
     lat["text/scipy"] = _latency(lambda t: scipy_vec(vectorize([t])), texts, warmup)
-    lat["text/nn"] = _latency(lambda t: nn.kneighbors(vectorize([t]), n_neighbors=K), texts, warmup)
+    lat["text/nn"] = _latency(lambda t: nn.kneighbors(vectorize([t]), n_neighbors=K), nn_texts,
+                              NN_WARMUP)
     out["latency"] = lat
+    note(f"p50 by id {lat['id/recsys']['p50']:.2f} ms (scipy {lat['id/scipy']['p50']:.2f}, "
+         f"nn {lat['id/nn']['p50']:.2f}), by text {lat['text/recsys']['p50']:.2f} ms")
     del nn
     gc.collect()
 
@@ -422,6 +491,7 @@ def _serve(bundle: str, texts_path: str, n_queries: int, warmup: int, seed: int,
         bids = [str(ids[r]) for r in brows]
     m = len(brows)
     batch: dict[str, dict] = {}
+    note(f"all-pairs over {m:,} rows: recsys")
     t0 = time.perf_counter()
     results = list(model.related_batch(bids, k=K))
     batch["recsys"] = {"seconds": time.perf_counter() - t0, "rows": m,
@@ -429,6 +499,7 @@ def _serve(bundle: str, texts_path: str, n_queries: int, warmup: int, seed: int,
     del results
     gc.collect()
 
+    note(f"recsys {m / batch['recsys']['seconds']:,.0f}/s; scipy baseline")
     chunk = 2000 if n <= 30_000 else 1000 if n <= 120_000 else 500
     t0 = time.perf_counter()
     XT = X.T.tocsr()
@@ -445,6 +516,7 @@ def _serve(bundle: str, texts_path: str, n_queries: int, warmup: int, seed: int,
     del kept
     gc.collect()
 
+    note(f"scipy {m / batch['scipy']['seconds']:,.0f}/s; sparse_dot_topn baselines")
     for name, top_n in (("topn11", K + 1), ("topn101", 101)):
         t0 = time.perf_counter()
         XT = X.T.tocsr()
@@ -454,6 +526,7 @@ def _serve(bundle: str, texts_path: str, n_queries: int, warmup: int, seed: int,
         batch[name] = {"seconds": time.perf_counter() - t0, "rows": m, "chunk": 2000}
     out["batch"] = batch
     out["n"] = n
+    out["module"] = recsys.__file__
     out["serve_maxrss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return out
 
@@ -473,9 +546,7 @@ def run_serve(bundle: Path, texts_path: Path, n_queries: int, warmup: int, seed:
                 raise RuntimeError(f"serving benchmark exited with code {proc.exitcode}")
         kind, payload = ours.recv()
     finally:
-        proc.join(timeout=600)
-        if proc.is_alive():
-            proc.kill()
+        _finish_child(proc)
     if kind == "error":
         raise RuntimeError(f"serving benchmark failed:\n{payload}")
     payload["load1"] = (load_before + os.getloadavg()[0]) / 2
@@ -494,12 +565,12 @@ def _recsys_command() -> list[str]:
     return [found]
 
 
-def _wall(cmd: list[str], runs: int) -> dict:
-    subprocess.run(cmd, capture_output=True)  # page cache warm-up
+def _wall(cmd: list[str], runs: int, cwd: Path) -> dict:
+    subprocess.run(cmd, capture_output=True, cwd=cwd)  # page cache warm-up
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        done = subprocess.run(cmd, capture_output=True)
+        done = subprocess.run(cmd, capture_output=True, cwd=cwd)
         times.append(time.perf_counter() - t0)
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed: {done.stderr.decode(errors='replace')[-2000:]}")
@@ -508,19 +579,20 @@ def _wall(cmd: list[str], runs: int) -> dict:
 
 def measure_cli(bundle: Path, ids: list[str], runs: int) -> dict:
     base = [*_recsys_command(), "recommend", "--model", str(bundle), "-k", str(K)]
-    subprocess.run([*base, "--id", ids[0]], capture_output=True)  # page cache warm-up
+    subprocess.run([*base, "--id", ids[0]], capture_output=True, cwd=bundle.parent)  # warm-up
     times = []
     for article_id in ids[:runs]:
         t0 = time.perf_counter()
-        done = subprocess.run([*base, "--id", article_id], capture_output=True)
+        done = subprocess.run([*base, "--id", article_id], capture_output=True, cwd=bundle.parent)
         times.append(time.perf_counter() - t0)
         if done.returncode != 0 or not done.stdout.strip():
             raise RuntimeError(f"recsys recommend failed: {done.stderr.decode(errors='replace')[-2000:]}")
     out = {"recsys": {"median": statistics.median(times), "min": min(times), "max": max(times)}}
     py = sys.executable
-    out["python -c 'import sklearn'"] = _wall([py, "-c", "import sklearn"], runs)
-    out["python -c 'import recsys'"] = _wall([py, "-c", "import recsys"], runs)
-    out["python -c pass"] = _wall([py, "-c", "pass"], runs)
+    cwd = bundle.parent
+    out["python -c 'import sklearn'"] = _wall([py, "-c", "import sklearn"], runs, cwd)
+    out["python -c 'import recsys'"] = _wall([py, "-c", "import recsys"], runs, cwd)
+    out["python -c pass"] = _wall([py, "-c", "pass"], runs, cwd)
     return out
 
 
@@ -564,8 +636,11 @@ def machine() -> dict:
 
 
 def table(header: list[str], rows: list[list[Any]]) -> str:
+    def numeric(i: int) -> bool:
+        return bool(rows) and all(re.match(r"^[\d.,\-–()×\s]+[a-zA-Z/% ]*$", str(r[i]).strip() or "0")
+                                  for r in rows)
     lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+             "|" + "|".join("---:" if numeric(i) else "---" for i in range(len(header))) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
@@ -622,7 +697,9 @@ def report(args: argparse.Namespace, info: dict, runs: list[dict], started: floa
         ["RAM", f"{info['ram'] / 1e9:.1f} GB"], ["platform", info["platform"]],
         ["Python", info["python"]], ["numpy", info["numpy"]], ["scipy", info["scipy"]],
         ["scikit-learn", info["sklearn"]], ["sparse-dot-topn", info["sparse_dot_topn"]],
-        ["recsys", info["recsys"]],
+        ["recsys", f"{info['recsys']} (commit {info['code']['commit']}"
+                   f"{', with uncommitted changes to recsys/ or cli.py' if info['code']['dirty'] else ''}; "
+                   "measured from a copy taken at the start of the run)"],
     ]))
     add("\nOther jobs may share the machine: the `load` columns give the 1-minute load "
         "average when each measurement started (2 cores: a load above ~1 means contention).\n")
@@ -657,7 +734,8 @@ def report(args: argparse.Namespace, info: dict, runs: list[dict], started: floa
         f"{r['n']:,}: {f(r['tfidf']['cpu'])} s / {f(r['tfidf']['input_rss'] / MB, 0)} MB" for r in runs))
 
     add("\n## Single-query latency (warm, in-process, k=10)\n")
-    add(f"{args.queries} random queries after {args.warmup} warm-up queries, on the bundle "
+    add(f"{args.queries} random queries after {args.warmup} warm-up queries ({NN_QUERIES} after "
+        f"{NN_WARMUP} for NearestNeighbors), on the bundle "
         "loaded with recsys.load_bundle (the TF-IDF matrix memory-mapped, as in a web worker). "
         "By id: `model.related(id, k=10)`; by text: `model.related_to((title, body), k=10)` "
         "on new texts recombined from real ones. Baselines search the same TF-IDF matrix "
@@ -703,6 +781,11 @@ def report(args: argparse.Namespace, info: dict, runs: list[dict], started: floa
     rows = []
     for r in runs:
         cli = r["cli"]
+        if "error" in cli:
+            rows.append([f"{r['n']:,}", "failed: " + cli["error"], "", "", "", f(r["serve"]["load_s"], 3),
+                         f"{f(r['bundle']['apparent'] / MB, 1)} ({f(r['bundle']['disk'] / MB, 1)})",
+                         f(r["serve"]["serving_rss"] / MB, 0)])
+            continue
         mine = cli["recsys"]
         for key in ("python -c 'import sklearn'", "python -c 'import recsys'", "python -c pass"):
             b = cli[key]
@@ -774,8 +857,9 @@ def report(args: argparse.Namespace, info: dict, runs: list[dict], started: floa
          lat["text/recsys"]["p50"] <= TARGETS["query_p50_ms"]),
         ("all-pairs top-10 ≥ 2,000 articles/s", f"{f(batch_rate, 0)} articles/s",
          batch_rate >= TARGETS["batch_per_s"]),
-        ("cold `recommend` ≤ 1 s", f"{f(t['cli']['recsys']['median'], 3)} s",
-         t["cli"]["recsys"]["median"] <= TARGETS["cli_s"]),
+        ("cold `recommend` ≤ 1 s",
+         f"{f(t['cli']['recsys']['median'], 3)} s" if "recsys" in t["cli"] else "failed",
+         "recsys" in t["cli"] and t["cli"]["recsys"]["median"] <= TARGETS["cli_s"]),
         ("peak training memory ≤ 2 GB", f"{f(t['train']['peak_rss'] / MB, 0)} MB",
          t["train"]["peak_rss"] <= TARGETS["train_peak_mb"] * MB),
         ("bundle ≤ 150 MB", f"{f(t['bundle']['apparent'] / MB, 1)} MB",
@@ -800,8 +884,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=30, help="untimed warm-up queries per kind")
     parser.add_argument("--cli-runs", type=int, default=5, help="timed cold `recommend` runs")
     parser.add_argument("--batch-rows", type=int, default=None,
-                        help="query rows for all-pairs throughput (default: every article up to "
-                             "60,502 articles, 30,000 random rows above)")
+                        help="query rows for all-pairs throughput, random rows against the whole "
+                             "archive (default: 20,000 up to 60,502 articles, 10,000 above; "
+                             "capped at the archive size)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None,
                         help=f"markdown report file (default: {RESULTS.relative_to(ROOT)}; "
@@ -811,16 +896,17 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [15_000] if args.quick else [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     if not sizes or min(sizes) < 100:
         parser.error("sizes must be at least 100 articles")
-    out_path = args.out if args.out is not None else (None if args.quick else RESULTS)
+    out_path = args.out.resolve() if args.out is not None else (None if args.quick else RESULTS)
 
     data_dir = find_data()
     started = time.perf_counter()
     load_start = ", ".join(f"{v:.2f}" for v in os.getloadavg())
-    info = machine()
     work = Path(tempfile.mkdtemp(prefix="recsys-bench-"))
     say(f"work directory {work}")
     runs = []
     try:
+        code = snapshot_library(work)
+        info = machine() | {"code": code}
         say("reading the real corpora")
         real = read_real(data_dir)
         say(f"{len(real):,} real articles")
@@ -853,7 +939,7 @@ def main(argv: list[str] | None = None) -> int:
             run["train"] = run_in_child("train", art_path, bundle)
             say(f"    {run['train']['seconds']:.1f} s, peak {run['train']['peak_rss'] / MB:,.0f} MB")
             run["bundle"] = bundle_size(bundle)
-            batch_rows = args.batch_rows if args.batch_rows is not None else (n if n <= 60_502 else 30_000)
+            batch_rows = args.batch_rows if args.batch_rows is not None else (20_000 if n <= 61_800 else 10_000)
             say(f"  serving: latency and all-pairs throughput ({min(batch_rows, n):,} rows)")
             run["serve"] = run_serve(bundle, texts_path, args.queries, args.warmup, args.seed,
                                      min(batch_rows, n))
@@ -861,8 +947,12 @@ def main(argv: list[str] | None = None) -> int:
             say(f"    p50 by id {lat['id/recsys']['p50']:.3f} ms, by text {lat['text/recsys']['p50']:.3f} ms, "
                 f"batch {run['serve']['batch']['recsys']['rows'] / run['serve']['batch']['recsys']['seconds']:,.0f}/s")
             say("  cold command line")
-            run["cli"] = measure_cli(bundle, cli_ids, args.cli_runs)
-            say(f"    recommend {run['cli']['recsys']['median']:.3f} s")
+            try:
+                run["cli"] = measure_cli(bundle, cli_ids, args.cli_runs)
+                say(f"    recommend {run['cli']['recsys']['median']:.3f} s")
+            except RuntimeError as exc:
+                say(f"    FAILED: {exc}")
+                run["cli"] = {"error": str(exc).splitlines()[-1][:200]}
             for path in (art_path, txt_path):
                 path.unlink()
             if not args.keep:
@@ -870,8 +960,13 @@ def main(argv: list[str] | None = None) -> int:
                     shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
                 for p in bundle.parent.glob(f".{bundle.name}.*"):
                     shutil.rmtree(p, ignore_errors=True)
+            for part in ("vectorize", "train", "serve"):
+                module = run[part].get("module") or ""
+                if not module.startswith(code["path"]):
+                    say(f"  WARNING: {part} imported recsys from {module}, not the snapshot")
             runs.append(run)
     finally:
+        os.chdir(ROOT)
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
         else:
