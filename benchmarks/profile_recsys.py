@@ -6,6 +6,7 @@
     python benchmarks/profile_recsys.py --size 60000 --what query --model /tmp/m   # reuse a bundle
     python benchmarks/profile_recsys.py --size 60000 --what batch --rows 5000
     python benchmarks/profile_recsys.py --size 60000 --what load      # cold `recommend` pieces
+    python benchmarks/profile_recsys.py --size 60000 --what memory    # peak RSS per training stage
 
 Archives are built as in run.py (same seed, same sizes). Without ``--model``, steps
 other than ``train`` and ``count`` first train a model (not profiled) and save it under
@@ -42,10 +43,45 @@ def show(profile: cProfile.Profile, top: int, save: Path | None) -> None:
         print("\n".join(line for line in buffer.getvalue().splitlines() if line.strip())[:20000])
 
 
+def memory_by_stage(archive: list) -> int:
+    """Peak resident memory (this process and its workers) during each stage that
+    ``NewsModel.train`` announces through its progress callback."""
+    import gc
+
+    import recsys
+
+    gc.collect()
+    sampler = bench.TreeSampler(os.getpid(), interval=0.01)
+    sampler.start()
+    stages: list[list] = []
+
+    def stage(name: str) -> None:
+        if stages:
+            stages[-1][2] = sampler.peak
+            stages[-1][3] = time.perf_counter() - stages[-1][3]
+        sampler.start_measuring()
+        stages.append([name, sampler.peak, 0, time.perf_counter()])
+
+    base = bench._rss()
+    stage("start (input held)")
+    model = recsys.NewsModel.train(archive, progress=stage)
+    stage("done")
+    stages.pop()
+    sampler.halt.set()
+    print(f"input articles held: {base / 1e6:,.0f} MB")
+    print("| stage | peak RSS MB | seconds |\n|---|---:|---:|")
+    for name, _, peak, seconds in stages:
+        print(f"| {name} | {peak / 1e6:,.0f} | {seconds:.1f} |")
+    X = model.index.matrix_
+    print(f"TF-IDF matrix {X.shape}, nnz {X.nnz:,}: {(X.data.nbytes + X.indices.nbytes) / 1e6:,.0f} MB; "
+          f"postings (CSC copy) {(model.index.postings_.data.nbytes + model.index.postings_.indices.nbytes) / 1e6:,.0f} MB")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=60_000)
-    parser.add_argument("--what", choices=("train", "count", "query", "text", "batch", "load"),
+    parser.add_argument("--what", choices=("train", "count", "query", "text", "batch", "load", "memory"),
                         default="train")
     parser.add_argument("--model", type=Path, help="an existing bundle of this archive")
     parser.add_argument("--queries", type=int, default=300)
@@ -60,7 +96,7 @@ def main() -> int:
     import recsys
 
     data_dir = bench.find_data()
-    need_articles = args.what in ("train", "count") or args.model is None
+    need_articles = args.what in ("train", "count", "memory") or args.model is None
     if need_articles:
         real = bench.read_real(data_dir)
         archive, _, _ = bench.build_archive(real, args.size, args.seed)
@@ -72,6 +108,8 @@ def main() -> int:
         recsys.NewsModel.train(archive)
         profile.disable()
         return show(profile, args.top, args.save) or 0
+    if args.what == "memory":
+        return memory_by_stage(archive)
     if args.what == "count":
         from recsys.arabic import ArabicAnalyzer
         from recsys.features import TermCounter, article_fields
