@@ -56,6 +56,7 @@ CORPORA = ("ant_news_2018", "saudinewsnet_2015", "syria_factcheck")
 DEPTH = 100          # related lists are asked this deep (graded scoring condenses them)
 SEED = 0
 STARTED = time.perf_counter()
+LAST_RUN = CACHE / "last-run.pkl"
 
 
 def say(message: str) -> None:
@@ -64,15 +65,20 @@ def say(message: str) -> None:
 
 # --- data and caches -----------------------------------------------------------------------
 
-@functools.cache
-def source_hash() -> str:
-    """Hash of the recsys package (code and shipped data): the cache key of fitted things."""
+def package_hash() -> str:
+    """Hash of the recsys package as it is on disk now (code and shipped data)."""
     digest = hashlib.sha256()
     root = Path(recsys.__file__).parent
     for path in sorted(root.rglob("*")):
         if path.is_file() and path.suffix in (".py", ".txt", ".jsonl"):
             digest.update(path.relative_to(root).as_posix().encode() + path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+@functools.cache
+def source_hash() -> str:
+    """The package hash when this run started (the code it imported): the cache key."""
+    return package_hash()
 
 
 def disk_cached(key: str, make):
@@ -583,7 +589,11 @@ def summary_table(topics, groups, graded) -> str:
         if groups.get(name):
             columns.append((title, paired(groups[name], lambda r: list(r["folds"].values()))))
     if graded:
-        columns.append(("C nDCG@10 (± over queries)", paired(graded, lambda r: list(r["per_query"].values()))))
+        base = default_row(graded)["per_query"]
+        deltas = {r["config"]: np.array([r["per_query"][q] - base[q] for q in base]) for r in graded}
+        columns.append(("C nDCG@10 (queries better/worse)",
+                        {c: f"{d.mean():+.3f} ({(d > 0.01).sum()}/{(d < -0.01).sum()})"
+                         for c, d in deltas.items()}))
     labels = list(dict.fromkeys(label for _, col in columns for label in col))
     body = [[label] + [col.get(label, "") for _, col in columns] for label in labels
             if "default" not in label and not label.startswith("baseline")]
@@ -599,15 +609,15 @@ WHY = """
 """
 
 
-def report(args, command: str, topics, groups, graded, started_hash: str) -> str:
-    changed = source_hash() != started_hash
+def report(run: dict, topics, groups, graded) -> str:
     parts = [
-        "# Experiment results" + (" (quick run: a subset)" if args.quick else ""),
+        "# Experiment results" + (" (quick run: a subset)" if run["quick"] else ""),
         "",
-        f"Made by `{command}` on {dt.date.today().isoformat()} "
-        f"({(time.perf_counter() - STARTED) / 60:.0f} min; recsys {recsys.__version__} at git {git_state()}, "
-        f"source hash {started_hash}; Python {platform.python_version()}, {platform.machine()})."
-        + (" **Warning: the recsys source changed during the run.**" if changed else ""),
+        f"Made by `{run['command']}` on {run['date']} ({run['minutes']:.0f} min; recsys "
+        f"{recsys.__version__} at git {run['git']}, package hash {run['hash']}; "
+        f"Python {platform.python_version()}, {platform.machine()})."
+        + (" **Warning: the recsys source on disk changed during the run; the run used the code "
+           "it imported at the start.**" if run["changed"] else ""),
         "",
         "Every row of a table uses the same splits; a ± is the standard deviation over folds. "
         "\"Δ vs default (paired)\" is the mean ± std of the per-fold differences from the default "
@@ -666,14 +676,14 @@ def report(args, command: str, topics, groups, graded, started_hash: str) -> str
     parts += [
         "## Defaults chosen and why",
         "",
-        "Paired differences from the default (mean ± std over the same folds; for C over the "
-        "queries) for every change, side by side across families. Positive is better than the "
-        "default.",
+        "Paired differences from the default for every change, side by side across families "
+        "(A and B: mean ± std over the same folds; C: mean over the 59 queries, and how many "
+        "queries gained or lost more than 0.01). Positive is better than the default.",
         "",
         summary_table(topics, groups, graded),
         "",
     ]
-    if not args.quick:
+    if not run["quick"]:
         parts += [WHY.strip(), ""]
     return "\n".join(parts)
 
@@ -685,20 +695,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None,
                         help="markdown report (default training/RESULTS.md; with --quick, "
                              "/tmp/exp_cache/RESULTS-quick.md)")
+    parser.add_argument("--render-only", action="store_true",
+                        help="rewrite the report from the last run's saved results "
+                             f"({LAST_RUN}), e.g. after editing the text; runs nothing")
     args = parser.parse_args(argv)
+    if args.render_only:
+        with LAST_RUN.open("rb") as handle:
+            saved = pickle.load(handle)
+        out = args.out or saved["out"]
+        out.write_text(report(**saved["results"]), encoding="utf-8")
+        say(f"wrote {out} from {LAST_RUN}")
+        return 0
     if not DATA.is_dir():
         sys.exit(f"experiments: the research data is not at {DATA} (../shared/data relative to the "
                  "repository root); nothing to run.")
     out = args.out or (CACHE / "RESULTS-quick.md" if args.quick else REPO / "training" / "RESULTS.md")
-    command = "python " + shlex.join([sys.argv[0], *(argv if argv is not None else sys.argv[1:])])
-    started_hash = source_hash()
-    topics = topic_family(args.quick)
-    groups = groups_family(args.quick)
-    graded = graded_family(args.quick)
-    text = report(args, command, topics, groups, graded, started_hash)
+    run = {"quick": args.quick, "date": dt.date.today().isoformat(), "git": git_state(),
+           "hash": source_hash(),
+           "command": "python " + shlex.join([sys.argv[0], *(argv if argv is not None else sys.argv[1:])])}
+    results = {"topics": topic_family(args.quick), "groups": groups_family(args.quick),
+               "graded": graded_family(args.quick)}
+    run |= {"minutes": (time.perf_counter() - STARTED) / 60, "changed": package_hash() != run["hash"]}
+    results["run"] = run
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
-    say(f"wrote {out}")
+    out.write_text(report(**results), encoding="utf-8")
+    with LAST_RUN.open("wb") as handle:
+        pickle.dump({"out": out, "results": results}, handle)
+    say(f"wrote {out} (results kept in {LAST_RUN})")
     return 0
 
 
