@@ -167,6 +167,8 @@ RELATED = [
     ("char n-grams (2,5) added", "chars", {"char_ngrams": [2, 5]}, {}),
     ("duplicate_threshold None", "recsys", {}, {"duplicate_threshold": None}),
     ("duplicate_threshold 0.9", "recsys", {}, {"duplicate_threshold": 0.9}),
+    ("duplicate_threshold 0.9 between suggestions, copies of the query (≥ 0.8) still dropped",
+     "recsys", {}, {"duplicate_threshold": 0.9, "query_copies": 0.8}),
     ("half_life_days 30", "recsys", {}, {"half_life_days": 30}),
     ("half_life_days 365", "recsys", {}, {"half_life_days": 365}),
     ("mmr_lambda 0.7", "recsys", {}, {"mmr_lambda": 0.7}),
@@ -353,7 +355,12 @@ class IndexOnly:
 
 
 def recsys_lists(model, queries, settings) -> dict[str, list[str]]:
-    return {q: [str(i) for i in r.ids] for q, r in model.related_batch(queries, k=DEPTH, **settings)}
+    """Related lists; the pseudo-setting ``query_copies`` drops suggestions at least this
+    similar to the query (to tell copies of the query from copies among suggestions)."""
+    settings = dict(settings)
+    copies = settings.pop("query_copies", math.inf)
+    return {q: [str(i) for i, score in zip(r.ids, r.scores) if score < copies]
+            for q, r in model.related_batch(queries, k=DEPTH, **settings)}
 
 
 def tfidf_lists(articles, queries) -> dict[str, list[str]]:
@@ -600,12 +607,52 @@ def summary_table(topics, groups, graded) -> str:
     return table(["change from the default"] + [t for t, _ in columns], body)
 
 
-# Written after reading a full run; the numbers it rests on are in the tables above and in
-# the summary, which are regenerated on every run.
+# Written after reading the full run of 2026-11-29 (numbers rounded; the tables above are
+# regenerated on every run and are the reference).
 WHY = """
 ### Reading of the full run
 
-(to be written after the full run)
+**Defaults kept** (no change beat the default by more than its paired spread in a way that held
+across families):
+
+- *Topics: title + first 1,200 body characters, 100 LSA dimensions fitted on the archive,
+  calibrated LinearSVC C=0.3 balanced, default corpus added.* The product setting
+  (vocabulary and LSA from the 60k unlabelled archive) beats the same pipeline fitted on
+  the labelled fold alone by about 0.02 macro-F1 and the plain TF-IDF + LinearSVC baseline
+  by about 0.21 (prisoners F1 0.66 against 0.23). The whole body (about −0.03), no LSA
+  (about −0.03), no stemming (about −0.03) and no default corpus (about −0.05, prisoners
+  0.55) each lose more than their paired spread. Classifier variants (logistic regression,
+  C 0.1 or 1, no class weights) and self-training on pseudo-labelled archive articles are
+  all within noise and never better; character n-grams add nothing and cost a lot.
+- *Arabic processing.* Light stemming is the one step that matters for topics; for
+  related lists it is slightly negative on the fact-check pages (+0.006 to +0.009 without
+  it) and slightly positive on the graded news judgments, so the shared vectorizer keeps
+  it. Stop words, letter foldings, glued-word splitting are within ±0.007 everywhere
+  (taa-marbuta folding is a no-op when light stemming already strips the final ة/ه); they
+  are cheap and keep the vocabulary clean, so they stay.
+- *Related lists: sublinear TF, boilerplate removal at 5 documents, title weight 2, no lead
+  boost, min_df 2, no max_df, no MMR.* Boilerplate removal is worth about +0.065 nDCG@10 on
+  the noisy fact-check pages (10 documents loses 0.015; 3 is within noise); sublinear TF is
+  worth 0.03-0.05; MMR at 0.7 costs about 0.06 everywhere; a lead boost costs about 0.013;
+  title weight 1-3, min_df 1 and max_df 0.5 are within noise. Character n-grams add
+  nothing on the fact-check index, where glued and misspelt words should help most.
+- *duplicate_threshold 0.8.* 0.9 or None scores about +0.01 on B and C, but that gain is
+  the metric rewarding near-copies: part of it comes from suggestions ≥ 0.8 similar to
+  each other (two outlets' copies of one agency story, both judged "same story"; see the
+  row that keeps dropping copies of the query), the rest from copies of the query itself,
+  which the product promises to hide (the shipped corpus's reposts sit at cosine
+  0.85-0.95, a third of them under 0.9). Readers are better served by one copy.
+
+**Change worth making:** `half_life_days` 365 (a gentle recency prior) is the only change
+that is non-negative in every family: about +0.011 graded nDCG@10 (18 queries better, 8
+worse), +0.003 ± 0.002 on the claim groups with distractors, 0 on the fact-check pages
+(few dates). 30 days is too strong (graded P@5 falls from 0.85 to 0.68). Part of the gain
+is this data's shape (2015 and 2018 corpora), so treat it as a mild prior, not a tuned value.
+
+**Targets not met:** fact-check nDCG@10 is about 0.45 (target 0.50) and graded nDCG@10
+about 0.80 (target 0.85); the distractor drop (0.030) is on the 0.03 limit. No single
+setting closes either gap (best: about 0.46 and 0.81), so they need a modelling change,
+not a default.
 """
 
 
@@ -677,7 +724,7 @@ def report(run: dict, topics, groups, graded) -> str:
         "## Defaults chosen and why",
         "",
         "Paired differences from the default for every change, side by side across families "
-        "(A and B: mean ± std over the same folds; C: mean over the 59 queries, and how many "
+        "(A and B: mean ± std over the same folds; C: mean over the queries, and how many "
         "queries gained or lost more than 0.01). Positive is better than the default.",
         "",
         summary_table(topics, groups, graded),
