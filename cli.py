@@ -15,14 +15,15 @@ import time
 from collections.abc import Callable, Iterable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 import recsys
-from recsys import Article, NewsModel, RecsysError, TopicPrediction
-from recsys.evaluation import evaluate_model, read_gold
-from recsys.report import format_report, write_report
+from recsys import Article, NewsModel, RecsysError
+
+if TYPE_CHECKING:  # the evaluation and topic modules import scikit-learn: only where used
+    from recsys import TopicPrediction
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Topics and related articles for Arabic news.")
@@ -113,8 +114,8 @@ def _read_text_file(path: Path) -> Article:
     return article
 
 
-def _load(model_dir: Path) -> NewsModel:
-    return recsys.load_bundle(model_dir)
+def _load(model_dir: Path, *, lazy: bool = False) -> NewsModel:
+    return recsys.load_bundle(model_dir, lazy=lazy)
 
 
 # --- train / add ---------------------------------------------------------------------------
@@ -292,7 +293,7 @@ def recommend(
     """Related articles for an archived article (--id) or a new text (--text-file)."""
     if (id is None) == (text_file is None):
         _fail("give exactly one of --id or --text-file")
-    news = _load(model)
+    news = _load(model, lazy=True)  # by id, nothing is unpickled: a fast cold start
     editor = _editor_overrides(overrides)
     rules = {"pin_ids": [*editor.get("pin_ids", []), *(pin or [])],
              "exclude_ids": [*editor.get("exclude_ids", []), *(exclude or [])],
@@ -405,6 +406,9 @@ def evaluate(
     no_collapse: NoCollapseOpt = False,
 ) -> None:
     """Score topics and related lists against gold standards; print a compact table."""
+    from recsys.evaluation import evaluate_model, read_gold
+    from recsys.report import format_report, write_report
+
     if labels is None and not related_gold:
         _fail("give --labels and/or --related-gold")
     news = _load(model)

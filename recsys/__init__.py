@@ -12,40 +12,44 @@ True
 
 __version__ = "0.1.0"
 
-from .arabic import (  # noqa: E402
-    STOP_WORDS,
-    ArabicAnalyzer,
-    clean,
-    light_stem,
-    normalize,
-    normalize_letters,
-    strip_html,
-    tokenize,
-)
-from .corpus import (  # noqa: E402
-    TOPICS,
-    Article,
-    ReadResult,
-    default_corpus_path,
-    parse_article,
-    read_articles,
-    read_labels,
-    read_text_file,
-)
-from .errors import (  # noqa: E402
-    BundleError,
-    BundleVersionWarning,
-    CorpusError,
-    NotFittedError,
-    RecsysError,
-    UnknownArticleError,
-)
-from .features import ArticleVectorizer  # noqa: E402
-from .model import NewsModel, apply_labels  # noqa: E402
-from .related import EditorRules, Related, RelatedIndex, RelatedSettings  # noqa: E402
-from .topics import TopicClassifier, TopicFeatures, TopicPrediction, make_topic_pipeline  # noqa: E402
-from .batch import export_related  # noqa: E402
-from .bundle import LiveModel, load_bundle, read_manifest, save_bundle  # noqa: E402
+import importlib
+
+# Public names and the module defining each. They are imported on first use, so that a
+# process that only serves related lists never imports scikit-learn (a second or more).
+_EXPORTS = {
+    "arabic": ["STOP_WORDS", "clean", "light_stem", "normalize", "normalize_letters",
+               "strip_html", "tokenize"],
+    "corpus": ["TOPICS", "Article", "ReadResult", "default_corpus_path", "parse_article",
+               "read_articles", "read_labels", "read_text_file"],
+    "errors": ["BundleError", "BundleVersionWarning", "CorpusError", "NotFittedError",
+               "RecsysError", "UnknownArticleError"],
+    "features": ["ArabicAnalyzer", "ArticleVectorizer"],
+    "model": ["NewsModel", "apply_labels"],
+    "related": ["EditorRules", "Related", "RelatedIndex", "RelatedSettings"],
+    "topics": ["TopicClassifier", "TopicFeatures", "TopicPrediction", "make_topic_pipeline"],
+    "batch": ["export_related"],
+    "bundle": ["LiveModel", "load_bundle", "read_manifest", "save_bundle"],
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+
+_SUBMODULES = set(_EXPORTS) | {"evaluation", "kernels", "report"}
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'recsys' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_MODULE_OF))
+
 
 __all__ = [
     "__version__",

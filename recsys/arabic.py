@@ -1,11 +1,11 @@
 """Arabic text processing: HTML stripping, normalization, tokenization, light stemming.
 
-Everything here is a pure function of its input, so it can be plugged into
-scikit-learn vectorizers and pickled with them. The hot path is
-:class:`ArabicAnalyzer`: it cleans a whole text with one ``str.translate`` and one
-regular expression, then maps each distinct token to its term through a per-process
-cache, so the expensive per-token work (letter normalization, stemming, stop-word
-lookup) runs once per distinct token rather than once per occurrence.
+Everything here is a pure function of its input (and imports nothing heavy, so that
+reading corpora and serving related lists start fast). The hot path is
+:func:`raw_words` then :func:`word_terms` once per distinct word, which
+:class:`recsys.ArabicAnalyzer` caches: the expensive per-token work (letter
+normalization, stemming, stop-word lookup) runs once per distinct token rather than
+once per occurrence.
 
 Examples
 --------
@@ -26,7 +26,6 @@ import unicodedata
 from collections.abc import Iterable
 from importlib import resources
 
-from sklearn.base import BaseEstimator
 
 __all__ = [
     "strip_html",
@@ -36,7 +35,8 @@ __all__ = [
     "tokenize",
     "light_stem",
     "STOP_WORDS",
-    "ArabicAnalyzer",
+    "raw_words",
+    "word_terms",
 ]
 
 # --- HTML -----------------------------------------------------------------------------
@@ -224,82 +224,42 @@ STOP_WORDS: frozenset[str] = _load_stop_words()
 """Arabic function words (normalized), written for recsys; see ``data/stopwords_ar.txt``."""
 
 
-class ArabicAnalyzer(BaseEstimator):
-    """Turn a raw text into index terms: the ``analyzer`` for scikit-learn vectorizers.
+def raw_words(text: str, *, strip_markup: bool = True) -> list[str]:
+    """The words of ``text`` as written, diacritics and all: what :func:`word_terms`
+    takes. Cleaning and stemming then run once per distinct word, not per occurrence.
 
-    Parameters
-    ----------
-    stem : {"light10", None}
-        Light stemming of each token, or none.
-    stop_words : bool
-        Drop Arabic function words (:data:`STOP_WORDS`).
-    split_glued : bool
-        Split words glued after a final taa marbuta or alef maqsura.
-    alef, alef_maqsura, taa_marbuta, hamza_seats : bool
-        Letter foldings, see :func:`normalize_letters`.
-    min_length : int
-        Shortest term kept (digits count as letters).
-    strip_markup : bool
-        Remove HTML before anything else.
-
-    Examples
-    --------
-    >>> analyzer = ArabicAnalyzer()
-    >>> analyzer("<p>قصفٌ مدفعيّ على المدينة،والأهالي يفرّون</p>")
-    ['قصف', 'مدفع', 'مدين', 'اهال', 'يفر']
+    >>> raw_words("<b>قصفٌ</b> على المدينة")
+    ['قصفٌ', 'على', 'المدينة']
     """
+    if strip_markup:
+        text = strip_html(text)
+    return _RAW_WORD.findall(text)
 
-    def __init__(self, *, stem: str | None = "light10", stop_words: bool = True,
-                 split_glued: bool = True, alef: bool = True, alef_maqsura: bool = True,
-                 taa_marbuta: bool = True, hamza_seats: bool = False, min_length: int = 2,
-                 strip_markup: bool = True) -> None:
-        self.stem = stem
-        self.stop_words = stop_words
-        self.split_glued = split_glued
-        self.alef = alef
-        self.alef_maqsura = alef_maqsura
-        self.taa_marbuta = taa_marbuta
-        self.hamza_seats = hamza_seats
-        self.min_length = min_length
-        self.strip_markup = strip_markup
-        self._cache: dict[str, tuple[str, ...]] = {}
 
-    def terms(self, word: str) -> tuple[str, ...]:
-        """The terms of one raw word (see :meth:`raw_words`): usually one, none for a
-        stop word, several for glued words or letters run into digits."""
-        parts = tokenize(word, split_glued=self.split_glued)
-        table = _letter_table(self.alef, self.alef_maqsura, self.taa_marbuta, self.hamza_seats)
-        terms = []
-        for part in parts:
-            term = part.translate(table)
-            if self.stop_words and term in STOP_WORDS:
-                continue
-            if self.stem == "light10" and not term.isdigit():
-                term = light_stem(term)
-            elif self.stem not in (None, "light10"):
-                raise ValueError(f"stem must be 'light10' or None, got {self.stem!r}")
-            if len(term) >= self.min_length:
-                terms.append(term)
-        return tuple(terms)
+def word_terms(word: str, *, stem: str | None = "light10", stop_words: bool = True,
+               split_glued: bool = True, alef: bool = True, alef_maqsura: bool = True,
+               taa_marbuta: bool = True, hamza_seats: bool = False,
+               min_length: int = 2) -> tuple[str, ...]:
+    """The index terms of one raw word: usually one, none for a stop word, several for
+    glued words or letters run into digits. The options are those of
+    :class:`recsys.ArabicAnalyzer`.
 
-    def raw_words(self, text: str) -> list[str]:
-        """The words of ``text`` as written, diacritics and all: what :meth:`terms`
-        takes. Callers cache ``terms`` per distinct word."""
-        if self.strip_markup:
-            text = strip_html(text)
-        return _RAW_WORD.findall(text)
-
-    def __call__(self, text: str) -> list[str]:
-        tokens = self.raw_words(text)
-        cache = self._cache
-        for token in set(tokens).difference(cache):
-            cache[token] = self.terms(token)
-        return [term for token in tokens for term in cache[token]]
-
-    def __getstate__(self) -> dict:
-        state = super().__getstate__()
-        state["_cache"] = {}  # a cache is per process; pickling it would bloat bundles
-        return state
+    >>> word_terms("والمدارس"), word_terms("في"), word_terms("دبابةوتقنص")
+    (('مدارس',), (), ('دباب', 'تقنص'))
+    """
+    if stem not in (None, "light10"):
+        raise ValueError(f"stem must be 'light10' or None, got {stem!r}")
+    table = _letter_table(alef, alef_maqsura, taa_marbuta, hamza_seats)
+    terms = []
+    for part in tokenize(word, split_glued=split_glued):
+        term = part.translate(table)
+        if stop_words and term in STOP_WORDS:
+            continue
+        if stem == "light10" and not term.isdigit():
+            term = light_stem(term)
+        if len(term) >= min_length:
+            terms.append(term)
+    return tuple(terms)
 
 
 def display_key(token: str) -> tuple[int, int, str]:

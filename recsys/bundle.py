@@ -2,18 +2,26 @@
 
 A bundle is a directory::
 
-    manifest.json      format, versions, topics, data hash, counts, metrics, and the
-                       SHA-256 of every other file
+    manifest.json      format, versions, topics, data hash, counts, metrics, related-list
+                       settings, and the SHA-256 of every other file
     model.joblib       the fitted vectorizer and classifier (pickle: see below)
-    archive.json       ids, titles, dates, sources, urls and topics of the archive
-    *.npy              the archive's TF-IDF matrix and index arrays (memory-mapped)
+    archive.jsonl      one JSON array per archived article: id, title, date, source, url,
+                       topic, labelled
+    ids.json           the archived articles' ids, in index order
+    *.npy              the archive's TF-IDF matrix, index arrays and the byte offset of
+                       each archive.jsonl line (no pickles; the matrix is memory-mapped)
 
 **Trust.** ``model.joblib`` is a pickle, and unpickling runs code. :func:`load_bundle`
 therefore reads ``manifest.json`` first, refuses anything that is not a recsys bundle of a
-format it knows, and verifies every file's checksum before unpickling. That detects a
-bundle modified or damaged after it was written; it does not make a bundle from a
-stranger safe, because whoever writes a bundle also writes its manifest. Load only
-bundles that your own ``recsys train`` wrote, from a directory only you can write to.
+format it knows, and verifies each file's checksum before reading it, ``model.joblib``
+included, before it is unpickled. That detects a bundle modified or damaged after it was
+written; it does not make a bundle from a stranger safe, because whoever writes a bundle
+also writes its manifest. Load only bundles that your own ``recsys train`` wrote, from a
+directory only you can write to.
+
+**Lazy loading.** ``load_bundle(path, lazy=True)`` (what ``recsys recommend`` uses) reads
+only the manifest and the index arrays; the classifier is unpickled, and the archive table
+read, when first used. A one-off related list by id then never imports scikit-learn.
 
 **Atomic saves.** The path given (``artifacts/model``) is a symbolic link to a versioned
 directory beside it (``.model.<stamp>``). A save writes a new versioned directory, then
@@ -32,34 +40,38 @@ import secrets
 import shutil
 import time
 import warnings
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import scipy
-import sklearn
 
 from . import __version__
 from .corpus import TOPICS
 from .errors import BundleError, BundleVersionWarning
 from .model import NewsModel
-from .related import RelatedIndex
+from .related import RelatedIndex, RelatedSettings
 
 __all__ = ["save_bundle", "load_bundle", "read_manifest", "LiveModel", "FORMAT_VERSION"]
 
 FORMAT = "recsys-bundle"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 _MODEL_FILE = "model.joblib"
-_ARCHIVE_FILE = "archive.json"
+_MODEL_PARTS = ("vectorizer", "topic_features", "classifier")
+_ARCHIVE_FILE = "archive.jsonl"
+_OFFSETS_FILE = "archive_offsets.npy"
+_IDS_FILE = "ids.json"
+_ARCHIVE_FIELDS = ("id", "title", "date", "source", "url", "topic", "labelled")
 _MMAP_ARRAYS = ("matrix_data", "matrix_indices", "matrix_indptr")
 _STALE_PARTIAL_SECONDS = 3600
 
 
 def _versions() -> dict[str, str]:
-    return {"recsys": __version__, "scikit-learn": sklearn.__version__, "numpy": np.__version__,
-            "scipy": scipy.__version__, "python": platform.python_version()}
+    return {"recsys": __version__, "scikit-learn": metadata.version("scikit-learn"),
+            "numpy": np.__version__, "scipy": scipy.__version__,
+            "python": platform.python_version()}
 
 
 def _sha256(path: Path) -> str:
@@ -79,14 +91,21 @@ def _fsync(path: Path) -> None:
 
 
 def _write_files(model: NewsModel, folder: Path) -> dict[str, dict[str, Any]]:
-    joblib.dump({"vectorizer": model.vectorizer, "topic_features": model.topic_features,
-                 "classifier": model.classifier, "settings": model.index.settings,
-                 "index_params": {"n_threads": model.index.n_threads,
-                                  "candidate_max_df": model.index.candidate_max_df}},
-                folder / _MODEL_FILE)
-    with open(folder / _ARCHIVE_FILE, "w", encoding="utf-8") as handle:
-        json.dump(model.archive, handle, ensure_ascii=False)
-    for name, array in model.index.to_arrays().items():
+    import joblib
+
+    joblib.dump({name: getattr(model, name) for name in _MODEL_PARTS}, folder / _MODEL_FILE)
+    table = model.archive
+    columns = [table[f"{name}s" if name != "labelled" else name] for name in _ARCHIVE_FIELDS]
+    offsets = [0]
+    with open(folder / _ARCHIVE_FILE, "wb") as handle:
+        for record in zip(*columns):
+            line = json.dumps(record, ensure_ascii=False) + "\n"
+            offsets.append(offsets[-1] + handle.write(line.encode("utf-8")))
+    np.save(folder / _OFFSETS_FILE, np.array(offsets, dtype=np.int64), allow_pickle=False)
+    arrays = model.index.to_arrays()
+    with open(folder / _IDS_FILE, "w", encoding="utf-8") as handle:
+        json.dump(arrays.pop("ids").tolist(), handle, ensure_ascii=False)
+    for name, array in arrays.items():
         np.save(folder / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
     files = {}
     for file in sorted(folder.iterdir()):
@@ -117,6 +136,8 @@ def save_bundle(model: NewsModel, path: str | os.PathLike) -> Path:
         manifest = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "versions": _versions(),
             "topics": list(TOPICS), **model.info, "settings": _settings_dict(model),
+            "index_params": {"n_threads": model.index.n_threads,
+                             "candidate_max_df": model.index.candidate_max_df},
             "files": files,
         }
         with open(partial / MANIFEST, "w", encoding="utf-8") as handle:
@@ -185,7 +206,9 @@ def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
     return manifest
 
 
-def _verify_files(folder: Path, manifest: dict[str, Any]) -> None:
+def _listed_files(folder: Path, manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The manifest's file table, checked against the directory: nothing missing, nothing
+    added."""
     files = manifest.get("files")
     if not isinstance(files, dict) or _MODEL_FILE not in files:
         raise BundleError(f"{folder}: manifest lists no files; not a bundle we wrote")
@@ -195,15 +218,77 @@ def _verify_files(folder: Path, manifest: dict[str, Any]) -> None:
         raise BundleError(f"{folder}: unexpected file(s) {', '.join(sorted(extra))}; "
                           "refusing a modified bundle")
     for name, entry in files.items():
-        file = folder / name
         if not isinstance(entry, dict):
             raise BundleError(f"{folder}: manifest entry for {name} is not an object; not a "
                               "bundle we wrote")
-        if not file.is_file():
+        if not (folder / name).is_file():
             raise BundleError(f"{folder}: missing file {name}; the bundle is incomplete, retrain")
-        if _sha256(file) != entry.get("sha256"):
-            raise BundleError(f"{file}: checksum mismatch; the bundle was modified or damaged "
-                              "after it was written. Refusing to load it; retrain")
+    return files
+
+
+def _verify(folder: Path, name: str, files: dict[str, dict[str, Any]]) -> Path:
+    file = folder / name
+    if _sha256(file) != files[name].get("sha256"):
+        raise BundleError(f"{file}: checksum mismatch; the bundle was modified or damaged "
+                          "after it was written. Refusing to load it; retrain")
+    return file
+
+
+class _BundleReader:
+    """The parts of one bundle version that a model reads on first use (its
+    :class:`~recsys.model.BundleParts`). Each file's checksum is verified before it is
+    read, the pickle's before it is unpickled."""
+
+    def __init__(self, folder: Path, files: dict[str, dict[str, Any]]) -> None:
+        self.folder = folder
+        self.files = files
+        self._model: dict[str, Any] | None = None
+        self._offsets: np.ndarray | None = None
+
+    def _fail(self, exc: Exception) -> BundleError:
+        return BundleError(f"{self.folder}: cannot read bundle ({type(exc).__name__}: {exc}); "
+                           "retrain")
+
+    def load(self, name: str) -> Any:
+        if name == "archive":
+            return self._archive_table()
+        if self._model is None:
+            import joblib
+
+            file = _verify(self.folder, _MODEL_FILE, self.files)
+            try:
+                parts = joblib.load(file)
+                missing = [p for p in _MODEL_PARTS if p not in parts]
+            except Exception as exc:  # a damaged pickle can fail in many ways
+                raise self._fail(exc) from None
+            if missing:
+                raise BundleError(f"{self.folder}: {_MODEL_FILE} lacks {', '.join(missing)}; "
+                                  "not a bundle of this recsys version, retrain")
+            self._model = parts
+        return self._model[name]
+
+    def _archive_table(self) -> dict[str, list]:
+        table: dict[str, list] = {f"{f}s" if f != "labelled" else f: [] for f in _ARCHIVE_FIELDS}
+        columns = list(table.values())
+        try:
+            with open(self.folder / _ARCHIVE_FILE, encoding="utf-8") as handle:
+                for line in handle:
+                    for column, value in zip(columns, json.loads(line), strict=True):
+                        column.append(value)
+        except (OSError, ValueError) as exc:
+            raise self._fail(exc) from None
+        return table
+
+    def article(self, row: int) -> dict[str, Any]:
+        if self._offsets is None:
+            self._offsets = np.load(self.folder / _OFFSETS_FILE, allow_pickle=False)
+        start, end = int(self._offsets[row]), int(self._offsets[row + 1])
+        try:
+            with open(self.folder / _ARCHIVE_FILE, "rb") as handle:
+                handle.seek(start)
+                return dict(zip(_ARCHIVE_FIELDS, json.loads(handle.read(end - start)), strict=True))
+        except (OSError, ValueError) as exc:
+            raise self._fail(exc) from None
 
 
 def _check_versions(folder: Path, manifest: dict[str, Any], strict: bool) -> None:
@@ -220,35 +305,53 @@ def _check_versions(folder: Path, manifest: dict[str, Any], strict: bool) -> Non
             warnings.warn(message, BundleVersionWarning, stacklevel=3)
 
 
-def load_bundle(path: str | os.PathLike, *, strict_versions: bool = False) -> NewsModel:
+def load_bundle(path: str | os.PathLike, *, strict_versions: bool = False,
+                lazy: bool = False) -> NewsModel:
     """Load a bundle written by :func:`save_bundle`.
 
-    Checks, in order, before any unpickling: the manifest is a recsys manifest of a
-    known format; every file is listed and matches its SHA-256; no file was added.
-    A bundle written by another recsys or scikit-learn version loads with a
-    :class:`BundleVersionWarning`, or is refused with ``strict_versions=True``.
-    Large arrays are memory-mapped, read-only.
+    Checks, in order, before reading anything else: the manifest is a recsys manifest of
+    a known format; every file it lists is there and no file was added; each file
+    matches its SHA-256 before it is read (the pickle before it is unpickled). A bundle
+    written by another recsys or scikit-learn version loads with a
+    :class:`BundleVersionWarning`, or is refused with ``strict_versions=True``. Large
+    arrays are memory-mapped, read-only.
+
+    With ``lazy=True`` only the related-articles index is read now; the vectorizer and
+    classifier are unpickled, and the archive table read, when first used (errors then
+    surface as :class:`BundleError` at that point). A web worker wants the default, so
+    that nothing is read while it serves.
     """
     folder = Path(os.path.realpath(path))  # one version, even if a save swaps the link now
     manifest = read_manifest(folder if Path(path).exists() else path)
-    _verify_files(folder, manifest)
+    files = _listed_files(folder, manifest)
     _check_versions(folder, manifest, strict_versions)
+    reader = _BundleReader(folder, files)
     try:
-        parts = joblib.load(folder / _MODEL_FILE)
-        archive = json.loads((folder / _ARCHIVE_FILE).read_text("utf-8"))
-        arrays = {p.stem: np.load(p, mmap_mode="r" if p.stem in _MMAP_ARRAYS else None,
-                                  allow_pickle=False)
-                  for p in folder.glob("*.npy")}
-        index = RelatedIndex.from_arrays(arrays, parts["settings"], **parts["index_params"])
-        model = NewsModel(parts["vectorizer"], parts["topic_features"], parts["classifier"],
-                          index, archive, {})
+        arrays = {}
+        for name in files:
+            if name.endswith(".npy") and name != _OFFSETS_FILE:
+                stem = name.removesuffix(".npy")
+                arrays[stem] = np.load(_verify(folder, name, files), allow_pickle=False,
+                                       mmap_mode="r" if stem in _MMAP_ARRAYS else None)
+        arrays["ids"] = json.loads(_verify(folder, _IDS_FILE, files).read_text("utf-8"))
+        _verify(folder, _ARCHIVE_FILE, files)
+        _verify(folder, _OFFSETS_FILE, files)
+        settings = manifest.get("settings") or None
+        index = RelatedIndex.from_arrays(arrays, RelatedSettings(**settings) if settings else None,
+                                         defer_postings=lazy, **manifest.get("index_params", {}))
+    except BundleError:
+        raise
     except Exception as exc:  # a damaged bundle can fail in many ways; say which and where
-        raise BundleError(f"{folder}: cannot read bundle ({type(exc).__name__}: {exc}); "
-                          "retrain") from None
-    model.info = {k: manifest[k] for k in ("trained_at", "training_seconds",
-                                           "training_data_sha256", "counts", "labels_from",
-                                           "metrics", "added_since_training") if k in manifest}
+        raise reader._fail(exc) from None
+    info = {k: manifest[k] for k in ("trained_at", "training_seconds", "training_data_sha256",
+                                     "counts", "labels_from", "metrics", "added_since_training")
+            if k in manifest}
+    model = NewsModel.from_bundle_parts(index, info, reader)
     model.bundle_path = str(folder)
+    if not lazy:
+        for name in (*_MODEL_PARTS, "archive"):
+            getattr(model, name)
+        index.warm()
     return model
 
 

@@ -1,6 +1,8 @@
 """TF-IDF features of articles: boilerplate removal, title and lead weighting.
 
-:class:`ArticleVectorizer` is a scikit-learn transformer. It takes articles (or
+:class:`ArabicAnalyzer` wraps the Arabic text functions of :mod:`recsys.arabic` as the
+analyzer of scikit-learn vectorizers. :class:`ArticleVectorizer` is a scikit-learn
+transformer. It takes articles (or
 ``(title, body)`` pairs, or plain strings taken as bodies) and returns one
 L2-normalised row per article, so a dot product of two rows is their cosine.
 """
@@ -19,12 +21,78 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.preprocessing import normalize as l2_normalize
 from sklearn.utils.validation import check_is_fitted
 
-from .arabic import ArabicAnalyzer, clean, display_key, normalize_letters, strip_html
+from .arabic import clean, display_key, normalize_letters, raw_words, strip_html, word_terms
 from .corpus import Article
 
-__all__ = ["ArticleVectorizer", "TermCounter", "article_fields", "lead_of", "remove_lines"]
+__all__ = ["ArabicAnalyzer", "ArticleVectorizer", "TermCounter", "article_fields", "lead_of",
+           "remove_lines"]
 
 ArticleLike = Article | tuple[str, str] | str
+
+
+class ArabicAnalyzer(BaseEstimator):
+    """Turn a raw text into index terms: the ``analyzer`` for scikit-learn vectorizers.
+
+    Parameters
+    ----------
+    stem : {"light10", None}
+        Light stemming of each token, or none.
+    stop_words : bool
+        Drop Arabic function words (:data:`recsys.STOP_WORDS`).
+    split_glued : bool
+        Split words glued after a final taa marbuta or alef maqsura.
+    alef, alef_maqsura, taa_marbuta, hamza_seats : bool
+        Letter foldings, see :func:`normalize_letters`.
+    min_length : int
+        Shortest term kept (digits count as letters).
+    strip_markup : bool
+        Remove HTML before anything else.
+
+    Examples
+    --------
+    >>> analyzer = ArabicAnalyzer()
+    >>> analyzer("<p>قصفٌ مدفعيّ على المدينة،والأهالي يفرّون</p>")
+    ['قصف', 'مدفع', 'مدين', 'اهال', 'يفر']
+    """
+
+    def __init__(self, *, stem: str | None = "light10", stop_words: bool = True,
+                 split_glued: bool = True, alef: bool = True, alef_maqsura: bool = True,
+                 taa_marbuta: bool = True, hamza_seats: bool = False, min_length: int = 2,
+                 strip_markup: bool = True) -> None:
+        self.stem = stem
+        self.stop_words = stop_words
+        self.split_glued = split_glued
+        self.alef = alef
+        self.alef_maqsura = alef_maqsura
+        self.taa_marbuta = taa_marbuta
+        self.hamza_seats = hamza_seats
+        self.min_length = min_length
+        self.strip_markup = strip_markup
+        self._cache: dict[str, tuple[str, ...]] = {}
+
+    def terms(self, word: str) -> tuple[str, ...]:
+        """The terms of one raw word (see :func:`recsys.arabic.word_terms`)."""
+        return word_terms(word, stem=self.stem, stop_words=self.stop_words,
+                          split_glued=self.split_glued, alef=self.alef,
+                          alef_maqsura=self.alef_maqsura, taa_marbuta=self.taa_marbuta,
+                          hamza_seats=self.hamza_seats, min_length=self.min_length)
+
+    def raw_words(self, text: str) -> list[str]:
+        """The words of ``text`` as written (see :func:`recsys.arabic.raw_words`).
+        Callers cache :meth:`terms` per distinct word."""
+        return raw_words(text, strip_markup=self.strip_markup)
+
+    def __call__(self, text: str) -> list[str]:
+        tokens = self.raw_words(text)
+        cache = self._cache
+        for token in set(tokens).difference(cache):
+            cache[token] = self.terms(token)
+        return [term for token in tokens for term in cache[token]]
+
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()
+        state["_cache"] = {}  # a cache is per process; pickling it would bloat bundles
+        return state
 
 
 def article_fields(articles: Iterable[ArticleLike]) -> tuple[list[str], list[str]]:

@@ -14,19 +14,18 @@ import hashlib
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import clone
-from sklearn.metrics import f1_score
-from sklearn.model_selection import StratifiedKFold
 
 from .arabic import clean
 from .corpus import TOPICS, Article, CorpusError, read_articles, default_corpus_path
-from .features import ArticleLike, ArticleVectorizer
 from .related import EditorRules, Related, RelatedIndex, RelatedSettings
-from .topics import TopicClassifier, TopicFeatures, TopicPrediction
+
+if TYPE_CHECKING:  # imported where used: serving related lists needs no scikit-learn
+    from .features import ArticleLike, ArticleVectorizer
+    from .topics import TopicClassifier, TopicFeatures, TopicPrediction
 
 __all__ = ["NewsModel", "apply_labels", "training_data_hash"]
 
@@ -80,12 +79,44 @@ def _arabic_share(text: str) -> float:
     return sum("\u0600" <= ch <= "\u06ff" for ch in letters) / len(letters)
 
 
+class BundleParts(Protocol):
+    """Where a lazily loaded model reads its parts (see :func:`recsys.load_bundle`)."""
+
+    def load(self, name: str) -> Any:
+        """``vectorizer``, ``topic_features``, ``classifier`` or ``archive``."""
+
+    def article(self, row: int) -> dict[str, Any]:
+        """One row of the archive table, without reading the whole table."""
+
+
+class _FromBundle:
+    """A model part read from the bundle on first use, then kept like any attribute."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, model: NewsModel | None, owner: type | None = None) -> Any:
+        if model is None:
+            return self
+        if model._parts is None:
+            raise AttributeError(self.name)
+        value = model._parts.load(self.name)
+        model.__dict__[self.name] = value
+        return value
+
+
 class NewsModel:
     """Topics and related articles for one news archive.
 
     Build one with :meth:`train`, keep it with :meth:`save`, and bring it back in a web
     worker with :meth:`load` (or :class:`recsys.LiveModel`, which follows retraining).
     """
+
+    vectorizer = _FromBundle()
+    topic_features = _FromBundle()
+    classifier = _FromBundle()
+    archive = _FromBundle()
+    _parts: BundleParts | None = None
 
     def __init__(self, vectorizer: ArticleVectorizer, topic_features: TopicFeatures,
                  classifier: TopicClassifier, index: RelatedIndex, archive: dict[str, list],
@@ -96,6 +127,16 @@ class NewsModel:
         self.index = index
         self.archive = archive
         self.info = info
+
+    @classmethod
+    def from_bundle_parts(cls, index: RelatedIndex, info: dict[str, Any],
+                          parts: BundleParts) -> NewsModel:
+        """A model whose vectorizer, classifier and archive table are read from ``parts``
+        when first used: a command that only asks for related lists by id never
+        unpickles the classifier (nor imports scikit-learn)."""
+        model = cls.__new__(cls)
+        model.index, model.info, model._parts = index, info, parts
+        return model
 
     # -- training ----------------------------------------------------------------------------
 
@@ -115,6 +156,9 @@ class NewsModel:
         (``add_default_corpus``): on real news it lifted macro-F1 by 0.02, mostly on
         the rare topics. With no labelled article at all it is the only training set.
         """
+        from .features import ArticleVectorizer
+        from .topics import TopicClassifier, TopicFeatures
+
         say = progress or (lambda message: None)
         started = time.perf_counter()
         archive = list(archive)
@@ -164,6 +208,10 @@ class NewsModel:
                         labelled: list[Article], extra: list[Article]) -> dict:
         """Macro-F1 of the classifier on the user's labelled articles, 5-fold, with the
         default corpus always on the training side (or on the default corpus alone)."""
+        from sklearn.base import clone
+        from sklearn.metrics import f1_score
+        from sklearn.model_selection import StratifiedKFold
+
         scored, always = (labelled, extra) if labelled else (extra, [])
         y = np.array([a.topic for a in scored], dtype=object)
         counts = Counter(y)
@@ -260,11 +308,13 @@ class NewsModel:
     # -- archive -----------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self.archive["ids"])
+        return len(self.index)
 
     def article(self, article_id: str) -> dict[str, Any]:
         """An archived article's id, title, date, source, url and topic."""
         row = self.index.row(article_id)
+        if "archive" not in self.__dict__ and self._parts is not None:
+            return self._parts.article(row)
         return {name.removesuffix("s"): column[row] for name, column in self.archive.items()
                 if name != "labelled"} | {"labelled": self.archive["labelled"][row]}
 

@@ -1,15 +1,18 @@
 """The related-articles index: cosine top-k over L2-normalised TF-IDF rows, made fit to
 publish (no self, no reposted copies, recency, floors, diversity, editors' pins).
 
-A query runs in two steps that the single and batch paths share:
+A query runs in two steps:
 
-1. *candidates*: the ``pool`` archive rows of highest cosine with the query, by a
-   term-major sparse product (single) or a multi-threaded sparse top-n product
-   (batch, :mod:`sparse_dot_topn`);
-2. *finishing*: the candidates are re-scored exactly, then filtered, de-duplicated,
-   decayed by age, floored, optionally diversified (MMR), pinned and cut to ``k``.
+1. *candidates*: the ``pool`` archive rows of highest cosine with the query over its
+   less common terms, accumulated from the term-major postings;
+2. *finishing*: the candidates are re-scored exactly on every term, then filtered,
+   de-duplicated, decayed by age, floored, optionally diversified (MMR), pinned and cut
+   to ``k``.
 
-Because step 2 is the same function for both paths, batch and single calls agree.
+The loops of both steps are compiled (:mod:`recsys.kernels`), except in a process that
+asks a single question, which uses their NumPy twins (:mod:`recsys.scoring`) rather than
+wait a second for the compiler. A batch runs the very same query code for every row, on
+several threads, so batch and single calls agree.
 """
 
 from __future__ import annotations
@@ -17,14 +20,16 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+import threading
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
 from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
-from sparse_dot_topn import sp_matmul_topn
 
+from . import scoring
 from .corpus import TOPICS
 from .errors import NotFittedError, UnknownArticleError
 
@@ -168,17 +173,87 @@ class RelatedIndex:
         self._reindex()
         return self
 
-    def _reindex(self) -> None:
+    def _reindex(self, defer_postings: bool = False) -> None:
         if len(set(self.ids_)) != len(self.ids_):
             seen: set[str] = set()
             dup = next(i for i in self.ids_ if i in seen or seen.add(i))
             raise ValueError(f"duplicate article id {dup!r}")
         self.row_of_ = {article_id: row for row, article_id in enumerate(self.ids_)}
-        self.postings_ = self.matrix_.tocsc()
-        df = np.diff(self.postings_.indptr)
+        df = np.bincount(self.matrix_.indices, minlength=self.matrix_.shape[1])
         limit = max(self.candidate_max_df * len(self.ids_), _MIN_COMMON_DF) \
             if self.candidate_max_df is not None else np.inf
         self.common_terms_ = df > limit
+        # The kernels take plain arrays; int64 offsets keep one compiled signature.
+        self._rows = _arrays(self.matrix_)
+        self._postings: tuple[np.ndarray, ...] | None = None
+        self._ops: Any = scoring
+        self._asked_once = False
+        self._postings_lock = threading.Lock()
+        self._scratch = threading.local()
+        if not defer_postings:
+            self._build_postings()
+
+    def _build_postings(self) -> tuple[np.ndarray, ...]:
+        """The term-major postings, built once; from then on queries run compiled."""
+        with self._postings_lock:
+            if self._postings is None:
+                self._postings = _arrays(self.matrix_.tocsc())
+                self._ops = _compiled_kernels()
+        return self._postings
+
+    @property
+    def postings_(self) -> sp.csc_matrix:
+        """The archive matrix term-major: column ``t`` lists the articles holding term ``t``."""
+        self._check_fitted()
+        indptr, indices, data = self._build_postings()
+        return sp.csc_matrix((data, indices, indptr), shape=self.matrix_.shape)
+
+    def warm(self) -> RelatedIndex:
+        """Build the postings and load the compiled kernels now (a query would do it on
+        first use), so that a server's first request is as fast as the others."""
+        self._check_fitted()
+        self._build_postings()
+        if len(self.ids_):
+            self._query_row(0, self._settings(None, {}), None)
+        return self
+
+    def _gathering_postings(self, terms: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+        """Postings to gather candidates from, and the query's terms as numbered in them.
+
+        An index loaded with deferred postings (the command line, asking one question)
+        answers its first query from the postings of the query's terms alone, found in one
+        pass over the archive, with the NumPy scoring steps; a second query builds the
+        full postings and loads the compiled kernels. Both give the same arrays for those
+        terms, so the same candidates.
+        """
+        if self._postings is None and self._ops is scoring and not self._asked_once:
+            self._asked_once = True
+            found = scoring.column_postings(*self._rows, terms, self.matrix_.shape[1])
+            return found, np.arange(len(terms), dtype=np.int32)
+        return self._build_postings(), terms
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        for name in ("_scratch", "_postings_lock", "_ops"):  # per process, not shipped
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if "matrix_" in state:
+            self._scratch = threading.local()
+            self._postings_lock = threading.Lock()
+            self._ops = scoring if self._postings is None else _compiled_kernels()
+
+    def _buffers(self) -> threading.local:
+        """This thread's zeroed scratch for the kernels, sized to the index."""
+        buffers = self._scratch
+        shape = self.matrix_.shape
+        if getattr(buffers, "shape", None) != shape:
+            buffers.scores = np.zeros(shape[0], dtype=np.float64)
+            buffers.dense = np.zeros(shape[1], dtype=np.float64)
+            buffers.shape = shape
+        return buffers
 
     def add(self, X: sp.spmatrix, ids: Sequence[str], *, dates: Sequence[dt.date | None] | None = None,
             topics: Sequence[str | None] | None = None) -> RelatedIndex:
@@ -225,7 +300,7 @@ class RelatedIndex:
                 **overrides: Any) -> Related:
         """Related articles for an archived article (never itself)."""
         row = self.row(article_id)
-        return self._query(self.matrix_[row], row, int(self.days_[row]), k, rules, overrides)
+        return self._query_row(row, self._settings(k, overrides), rules)
 
     def similar_to_vector(self, vector: sp.spmatrix, k: int | None = None, *,
                           date: dt.date | None = None, rules: EditorRules | None = None,
@@ -234,7 +309,8 @@ class RelatedIndex:
         self._check_fitted()
         vector = sp.csr_matrix(vector, dtype=np.float32)
         day = day_number(date or dt.date.today())
-        return self._query(vector, None, day, k, rules, overrides)
+        return self._query(vector.indices.astype(np.int32), vector.data, None, day,
+                           self._settings(k, overrides), rules)
 
     def similar_batch(self, article_ids: Sequence[str] | None = None, k: int | None = None, *,
                       rules: EditorRules | None = None, chunk_size: int = 2000,
@@ -252,83 +328,58 @@ class RelatedIndex:
 
     def finish_chunk(self, rows: np.ndarray, k: int | None = None, *,
                      rules: EditorRules | None = None, **overrides: Any) -> list[tuple[str, Related]]:
-        """Related lists for a chunk of archive rows: the unit of work a scheduler ships."""
-        settings = self._settings(k, overrides)
-        pool = max(settings.pool, 3 * settings.k)
-        threads = self.n_threads or os.cpu_count() or 1
-        top = sp_matmul_topn(self._gathering_rows(rows), self.postings_.T, top_n=pool + 1,
-                             n_threads=None if threads == 1 else threads)
-        results = []
-        for i, row in enumerate(rows):
-            start, end = top.indptr[i], top.indptr[i + 1]
-            cands = top.indices[start:end]
-            cands = cands[cands != row]
-            related = self._finish(self.matrix_[row], int(row), int(self.days_[row]), cands,
-                                   settings, rules)
-            results.append((self.ids_[row], related))
-        return results
-
-    def _gathering_rows(self, rows: np.ndarray) -> sp.csr_matrix:
-        """The rows as ``raw_scores(all_terms=False)`` sees them: common terms dropped,
-        unless a row has nothing else."""
-        queries = self.matrix_[rows]
-        keep = ~self.common_terms_[queries.indices]
-        owner = np.repeat(np.arange(len(rows)), np.diff(queries.indptr))
-        has_rare = np.bincount(owner[keep], minlength=len(rows)) > 0
-        keep |= ~has_rare[owner]
-        gathering = queries.copy()
-        gathering.data = gathering.data * keep
-        gathering.eliminate_zeros()
-        return gathering
-
-    def _query(self, vector: sp.csr_matrix, row: int | None, day: int, k: int | None,
-               rules: EditorRules | None, overrides: dict[str, Any]) -> Related:
-        settings = self._settings(k, overrides)
-        pool = max(settings.pool, 3 * settings.k)
-        scores = self.raw_scores(vector, all_terms=False)
-        if row is not None:
-            scores[row] = -np.inf
-        n_pos = int(np.count_nonzero(scores > 0))
-        take = min(pool, n_pos)
-        if take == 0:
-            cands = np.empty(0, dtype=np.int64)
-        else:
-            cands = np.argpartition(-scores, take - 1)[:take] if take < len(scores) else np.arange(len(scores))
-            cands = cands[scores[cands] > 0]
-        return self._finish(vector, row, day, cands, settings, rules)
-
-    def raw_scores(self, vector: sp.csr_matrix, *, all_terms: bool = True) -> np.ndarray:
-        """Cosine of ``vector`` with every archived article: a term-major product that
-        reads only the postings of the query's terms (without the common ones, for
-        gathering candidates, when ``all_terms`` is false)."""
+        """Related lists for a chunk of archive rows: the unit of work a scheduler ships.
+        Rows are spread over ``n_threads`` threads (the kernels release the GIL)."""
         self._check_fitted()
-        terms, weights = vector.indices, vector.data
-        if not all_terms:
-            rare = ~self.common_terms_[terms]
-            if rare.any():
-                terms, weights = terms[rare], weights[rare]
-        if len(terms) == 0:
-            return np.zeros(len(self.ids_), dtype=np.float32)
-        return np.asarray(self.postings_[:, terms] @ weights, dtype=np.float32).ravel()
+        settings = self._settings(k, overrides)
+        threads = self.n_threads or os.cpu_count() or 1
 
-    def _dots(self, vector: sp.csr_matrix, cands: np.ndarray) -> np.ndarray:
-        """Exact cosines of ``vector`` with the candidate rows (float64), computed the
-        same way for single and batch queries so both give identical lists."""
-        dense = np.zeros(self.matrix_.shape[1])
-        dense[vector.indices] = vector.data
-        matrix = self.matrix_
-        owner, positions, _ = _gather(matrix.indptr, cands)
-        products = matrix.data[positions] * dense[matrix.indices[positions]]
-        return np.bincount(owner, weights=products, minlength=len(cands))
+        def one(row: int) -> tuple[str, Related]:
+            return self.ids_[row], self._query_row(int(row), settings, rules)
+
+        if threads == 1 or len(rows) < 2 * threads:
+            return [one(row) for row in rows]
+        with ThreadPoolExecutor(threads) as pool:
+            return list(pool.map(one, rows, chunksize=max(1, len(rows) // (8 * threads))))
+
+    def _query_row(self, row: int, settings: RelatedSettings, rules: EditorRules | None) -> Related:
+        indptr, indices, data = self._rows
+        span = slice(indptr[row], indptr[row + 1])
+        return self._query(indices[span], data[span], row, int(self.days_[row]), settings, rules)
+
+    def _query(self, terms: np.ndarray, weights: np.ndarray, row: int | None, day: int,
+               settings: RelatedSettings, rules: EditorRules | None) -> Related:
+        pool = max(settings.pool, 3 * settings.k)
+        gather_terms, gather_weights = terms, weights
+        rare = ~self.common_terms_[terms]
+        if rare.any():  # a text made only of common terms still gets candidates
+            gather_terms, gather_weights = terms[rare], weights[rare]
+        postings, gather_terms = self._gathering_postings(gather_terms)
+        buffers = self._buffers()
+        cands = self._ops.gather_candidates(*postings, gather_terms,
+                                          np.asarray(gather_weights, dtype=np.float32),
+                                          -1 if row is None else row, pool, buffers.scores)
+        return self._finish(terms, weights, row, day, cands, settings, rules)
+
+    def raw_scores(self, vector: sp.csr_matrix) -> np.ndarray:
+        """Cosine of ``vector`` with every archived article (a plain sparse product: for
+        inspection and tests, not the query path)."""
+        self._check_fitted()
+        return np.asarray(self.matrix_ @ sp.csr_matrix(vector).T.toarray(), dtype=np.float32).ravel()
+
+    def _dots(self, terms: np.ndarray, weights: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Exact cosines of the query with archive rows (float64, bit-identical for every
+        caller)."""
+        return self._ops.exact_scores(*self._rows, rows, terms,
+                                      np.asarray(weights, dtype=np.float64), self._buffers().dense)
 
     # -- finishing -------------------------------------------------------------------------
 
-    def _finish(self, vector: sp.csr_matrix, row: int | None, day: int, cands: np.ndarray,
-                settings: RelatedSettings, rules: EditorRules | None) -> Related:
+    def _finish(self, terms: np.ndarray, weights: np.ndarray, row: int | None, day: int,
+                cands: np.ndarray, settings: RelatedSettings, rules: EditorRules | None) -> Related:
         rules = rules or EditorRules()
-        cands = np.asarray(cands, dtype=np.int64)
         cands = cands[self._allowed(cands, row, day, settings, rules)]
-        raw = self._dots(vector, cands)
+        raw = self._dots(terms, weights, cands)
         keep = raw >= max(settings.min_score, 1e-9)
         if settings.duplicate_threshold is not None:
             keep &= raw < settings.duplicate_threshold
@@ -340,7 +391,7 @@ class RelatedIndex:
         cands, scores = cands[chosen], scores[chosen]
         if len(cands) < settings.min_count:
             cands, scores = cands[:0], scores[:0]
-        return self._pin(vector, row, cands, scores, settings, rules)
+        return self._pin(terms, weights, row, cands, scores, settings, rules)
 
     def _allowed(self, cands: np.ndarray, row: int | None, day: int, settings: RelatedSettings,
                  rules: EditorRules) -> np.ndarray:
@@ -378,13 +429,15 @@ class RelatedIndex:
         need_sims = settings.duplicate_threshold is not None or settings.mmr_lambda is not None
         if not need_sims:
             return np.arange(min(settings.k, limit))
-        sub = self.matrix_[cands[:limit]]
-        sims = (sub @ sub.T).toarray()
         threshold = settings.duplicate_threshold or math.inf
+        if settings.mmr_lambda is None:
+            return self._ops.first_distinct(*self._rows, cands[:limit], settings.k, threshold,
+                                            self._buffers().dense)
+        sims = self._ops.row_similarities(*self._rows, cands[:limit], self._buffers().dense)
         chosen: list[int] = []
         remaining = list(range(limit))
         while remaining and len(chosen) < settings.k:
-            if settings.mmr_lambda is None or not chosen:
+            if not chosen:
                 pick = remaining[0]
             else:
                 lam = settings.mmr_lambda
@@ -396,12 +449,12 @@ class RelatedIndex:
             chosen.append(pick)
         return np.array(chosen, dtype=np.int64)
 
-    def _pin(self, vector: sp.csr_matrix, row: int | None, cands: np.ndarray, scores: np.ndarray,
-             settings: RelatedSettings, rules: EditorRules) -> Related:
+    def _pin(self, terms: np.ndarray, weights: np.ndarray, row: int | None, cands: np.ndarray,
+             scores: np.ndarray, settings: RelatedSettings, rules: EditorRules) -> Related:
         pins = [self.row(i) for i in dict.fromkeys(rules.pin_ids)]
         pins = np.array([p for p in pins if p != row], dtype=np.int64)
         if len(pins):
-            pin_scores = self._dots(vector, pins)
+            pin_scores = self._dots(terms, weights, pins)
             rest = ~np.isin(cands, pins)
             cands = np.concatenate([pins, cands[rest]])
             scores = np.concatenate([pin_scores, scores[rest]])
@@ -432,8 +485,9 @@ class RelatedIndex:
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], settings: RelatedSettings | None = None,
-                    **params: Any) -> RelatedIndex:
-        """Rebuild an index saved with :meth:`to_arrays`."""
+                    *, defer_postings: bool = False, **params: Any) -> RelatedIndex:
+        """Rebuild an index saved with :meth:`to_arrays` (``defer_postings``: see
+        :meth:`_gathering_postings`)."""
         index = cls(settings, **params)
         shape = tuple(int(v) for v in arrays["matrix_shape"])
         index.matrix_ = sp.csr_matrix((arrays["matrix_data"], arrays["matrix_indices"],
@@ -441,24 +495,21 @@ class RelatedIndex:
         index.ids_ = np.array(arrays["ids"], dtype=object)
         index.days_ = np.asarray(arrays["days"], dtype=np.int32)
         index.topics_ = np.asarray(arrays["topics"], dtype=np.int8)
-        index._reindex()
+        index._reindex(defer_postings)
         return index
 
 
-def _gather(indptr: np.ndarray, majors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Positions of all entries of the given rows (CSR) or columns (CSC), vectorised.
+def _compiled_kernels() -> Any:
+    """:mod:`recsys.kernels`, imported on first need: importing numba takes a second."""
+    from . import kernels
 
-    Returns, for every entry, the index of its row within ``majors``, its position in
-    the data/indices arrays, and the number of entries of each row.
-    """
-    majors = np.asarray(majors, dtype=np.int64)
-    starts = indptr[majors].astype(np.int64)
-    lengths = indptr[majors + 1].astype(np.int64) - starts
-    total = int(lengths.sum())
-    owner = np.repeat(np.arange(len(majors)), lengths)
-    offsets = np.cumsum(lengths) - lengths
-    positions = np.arange(total, dtype=np.int64) - np.repeat(offsets - starts, lengths)
-    return owner, positions, lengths
+    return kernels
+
+
+def _arrays(matrix: sp.spmatrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A compressed sparse matrix as the (offsets, indices, values) the kernels take."""
+    return (np.asarray(matrix.indptr, dtype=np.int64), np.asarray(matrix.indices, dtype=np.int32),
+            np.asarray(matrix.data, dtype=np.float32))
 
 
 def _topic_codes(topics: Iterable[str | None]) -> np.ndarray:

@@ -55,8 +55,8 @@ def test_added_or_missing_files_are_refused(bundle: Path, tmp_path: Path) -> Non
     with pytest.raises(BundleError, match="unexpected file"):
         load_bundle(copy)
     (copy / "evil.joblib").unlink()
-    (copy / "archive.json").unlink()
-    with pytest.raises(BundleError, match="missing file archive.json"):
+    (copy / "archive.jsonl").unlink()
+    with pytest.raises(BundleError, match="missing file archive.jsonl"):
         load_bundle(copy)
 
 

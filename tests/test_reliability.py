@@ -662,7 +662,7 @@ def _tampered_bundle(kind: str, tmp_path: Path, bundle: Path) -> Path:
     manifest_path = path / "manifest.json"
     manifest = json.loads(manifest_path.read_text("utf-8"))
     if kind == "files-entry-not-an-object":
-        manifest["files"]["archive.json"] = "sha256-goes-here"
+        manifest["files"]["archive.jsonl"] = "sha256-goes-here"
     elif kind == "versions-not-an-object":
         manifest["versions"] = ["0.1.0"]
     elif kind == "model-file-lacks-parts":

@@ -1,0 +1,125 @@
+"""Compiled inner loops of the related-articles index (numba).
+
+A related-articles query touches the postings of every query term: about 160,000
+(article, weight) pairs for a typical article over 60k archived ones. SciPy walks them
+fast but only through a copied column slice plus a product plus a separate top-k
+(0.6-0.8 ms measured); one compiled loop that accumulates, selects and resets in place
+takes a third of that, and the small per-candidate loops that follow (exact re-scoring,
+copy detection) cost microseconds instead of SciPy's per-call overhead.
+
+Every kernel is pure: it reads the index arrays and writes only the scratch buffers it
+is handed, which it leaves zeroed on return, so one buffer set serves many queries of
+one thread. Kernels release the GIL, so batch queries run on several threads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .scoring import BIN_SHIFT, N_BINS
+
+__all__ = ["gather_candidates", "exact_scores", "first_distinct", "row_similarities"]
+
+_JIT = {"cache": True, "nogil": True}
+
+
+@njit(**_JIT)
+def gather_candidates(indptr, indices, data, terms, weights, exclude, pool, scores):
+    """At least the ``pool`` articles of highest ``sum(weights[j] * X[article, terms[j]])``
+    (fewer if fewer score above 0), in article order.
+
+    ``indptr/indices/data`` are the term-major postings; ``scores`` is zeroed float64
+    scratch, one slot per article. The row ``exclude`` (or -1) is never returned. The
+    cut is found on a histogram of the scores' float32 bit patterns rather than by a
+    partial sort (3x faster, and branch-free over the whole archive): every article in
+    the cut's bin is kept, so a few more than ``pool`` may come back.
+    """
+    for j in range(terms.shape[0]):
+        term = terms[j]
+        weight = weights[j]
+        for p in range(indptr[term], indptr[term + 1]):
+            scores[indices[p]] += weight * data[p]
+    if exclude >= 0:
+        scores[exclude] = 0.0
+    bits = scores.astype(np.float32).view(np.int32)
+    counts = np.zeros(N_BINS, dtype=np.int64)
+    for i in range(bits.shape[0]):
+        counts[bits[i] >> BIN_SHIFT] += 1
+    cut_bin, total = N_BINS - 1, 0
+    while cut_bin > 1 and total + counts[cut_bin] < pool:  # bin 0 holds the zeros
+        total += counts[cut_bin]
+        cut_bin -= 1
+    found = np.empty(total + counts[cut_bin], dtype=np.int64)
+    n_found = 0
+    for i in range(bits.shape[0]):
+        if bits[i] >> BIN_SHIFT >= cut_bin and bits[i] > 0:
+            found[n_found] = i
+            n_found += 1
+        scores[i] = 0.0
+    return found[:n_found]
+
+
+@njit(**_JIT)
+def _scatter(indptr, indices, data, row, dense, scale):
+    for p in range(indptr[row], indptr[row + 1]):
+        dense[indices[p]] = data[p] * scale
+
+
+@njit(**_JIT)
+def _dot(indptr, indices, data, row, dense):
+    total = 0.0
+    for p in range(indptr[row], indptr[row + 1]):
+        total += data[p] * dense[indices[p]]
+    return total
+
+
+@njit(**_JIT)
+def exact_scores(indptr, indices, data, rows, terms, weights, dense):
+    """Cosine of the query ``(terms, weights)`` with each of ``rows`` (row-major arrays),
+    summed in float64 in row order, so every caller gets bit-identical scores.
+    ``dense`` is zeroed float64 scratch, one slot per term."""
+    for j in range(terms.shape[0]):
+        dense[terms[j]] = weights[j]
+    out = np.empty(rows.shape[0], dtype=np.float64)
+    for i in range(rows.shape[0]):
+        out[i] = _dot(indptr, indices, data, rows[i], dense)
+    for j in range(terms.shape[0]):
+        dense[terms[j]] = 0.0
+    return out
+
+
+@njit(**_JIT)
+def first_distinct(indptr, indices, data, rows, k, threshold, dense):
+    """Positions of the first ``k`` of ``rows`` (best first) that are not near-copies
+    (cosine >= ``threshold``) of one taken before them."""
+    chosen = np.empty(min(k, rows.shape[0]), dtype=np.int64)
+    n_chosen = 0
+    for i in range(rows.shape[0]):
+        if n_chosen == chosen.shape[0]:
+            break
+        _scatter(indptr, indices, data, rows[i], dense, 1.0)
+        copy = False
+        for c in range(n_chosen):
+            if _dot(indptr, indices, data, rows[chosen[c]], dense) >= threshold:
+                copy = True
+                break
+        _scatter(indptr, indices, data, rows[i], dense, 0.0)
+        if not copy:
+            chosen[n_chosen] = i
+            n_chosen += 1
+    return chosen[:n_chosen]
+
+
+@njit(**_JIT)
+def row_similarities(indptr, indices, data, rows, dense):
+    """Cosines between every pair of ``rows`` (a symmetric matrix)."""
+    m = rows.shape[0]
+    sims = np.zeros((m, m))
+    for i in range(m):
+        _scatter(indptr, indices, data, rows[i], dense, 1.0)
+        for j in range(i, m):
+            sims[i, j] = sims[j, i] = _dot(indptr, indices, data, rows[j], dense)
+        _scatter(indptr, indices, data, rows[i], dense, 0.0)
+    return sims
+

@@ -1,0 +1,109 @@
+"""The scoring steps of a related-articles query, in plain NumPy.
+
+These are the reference implementations of the compiled loops in
+:mod:`recsys.kernels`: same arguments, same results to the last bit (the same products
+summed in the same order, in float64). The index answers with them when compiling would
+cost more than it saves: numba needs about a second to start, which a command that asks
+one question cannot afford (``recsys recommend`` answers in well under a second this
+way). A process that serves many queries uses the kernels, about three times faster per
+query. Tests check that both agree.
+
+Scratch arrays (``scores``, ``dense``) are passed as in the kernels and left zeroed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["gather_candidates", "exact_scores", "first_distinct", "row_similarities",
+           "BIN_SHIFT", "N_BINS"]
+
+BIN_SHIFT = 16
+"""Candidate cut histogram: a non-negative float32's exponent and top 7 mantissa bits,
+so bins are about 1% wide and ordered like the scores."""
+N_BINS = (1 << (31 - BIN_SHIFT)) + 1
+
+
+def entries(indptr: np.ndarray, majors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every stored entry of the given rows (CSR) or columns (CSC), in order: the
+    index of its row within ``majors`` and its position in the data/indices arrays."""
+    majors = np.asarray(majors, dtype=np.int64)
+    starts = indptr[majors].astype(np.int64)
+    lengths = indptr[majors + 1].astype(np.int64) - starts
+    owner = np.repeat(np.arange(len(majors)), lengths)
+    offsets = np.cumsum(lengths) - lengths
+    positions = np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(offsets - starts, lengths)
+    return owner, positions
+
+
+def gather_candidates(indptr, indices, data, terms, weights, exclude, pool, scores):
+    """See :func:`recsys.kernels.gather_candidates` (``scores`` gives the row count)."""
+    owner, positions = entries(indptr, terms)
+    products = data[positions] * np.asarray(weights, dtype=np.float32)[owner]
+    summed = np.bincount(indices[positions], weights=products, minlength=len(scores))
+    if exclude >= 0:
+        summed[exclude] = 0.0
+    bits = summed.astype(np.float32).view(np.int32)
+    bins = bits >> BIN_SHIFT
+    counts = np.bincount(bins, minlength=N_BINS)
+    from_top = np.cumsum(counts[::-1])[::-1]  # from_top[b] = articles in bins >= b
+    reaching = np.flatnonzero(from_top[2:] >= pool)
+    cut_bin = int(reaching[-1]) + 2 if len(reaching) else 1
+    return np.flatnonzero((bins >= cut_bin) & (bits > 0))
+
+
+def exact_scores(indptr, indices, data, rows, terms, weights, dense):
+    """See :func:`recsys.kernels.exact_scores`."""
+    dense[terms] = weights
+    owner, positions = entries(indptr, rows)
+    out = np.bincount(owner, weights=data[positions] * dense[indices[positions]],
+                      minlength=len(rows))
+    dense[terms] = 0.0
+    return out
+
+
+def _dots_with(indptr, indices, data, row, others, dense) -> np.ndarray:
+    """Cosines of one row with each of ``others``."""
+    span = slice(indptr[row], indptr[row + 1])
+    dense[indices[span]] = data[span]
+    owner, positions = entries(indptr, others)
+    out = np.bincount(owner, weights=data[positions] * dense[indices[positions]],
+                      minlength=len(others))
+    dense[indices[span]] = 0.0
+    return out
+
+
+def first_distinct(indptr, indices, data, rows, k, threshold, dense):
+    """See :func:`recsys.kernels.first_distinct`."""
+    chosen: list[int] = []
+    for i, row in enumerate(rows):
+        if len(chosen) == min(k, len(rows)):
+            break
+        sims = _dots_with(indptr, indices, data, row, rows[chosen], dense)
+        if not (sims >= threshold).any():
+            chosen.append(i)
+    return np.array(chosen, dtype=np.int64)
+
+
+def row_similarities(indptr, indices, data, rows, dense):
+    """See :func:`recsys.kernels.row_similarities`."""
+    sims = np.zeros((len(rows), len(rows)))
+    for i, row in enumerate(rows):
+        sims[i, i:] = _dots_with(indptr, indices, data, row, rows[i:], dense)
+        sims[i:, i] = sims[i, i:]
+    return sims
+
+
+def column_postings(indptr, indices, data, columns, n_columns):
+    """The postings of a few ``columns`` of a row-major matrix: (offsets, rows, values),
+    ``columns[j]``'s entries at ``offsets[j]:offsets[j+1]``, rows ascending, exactly as
+    the full term-major transpose holds them. A process that asks one question pays
+    one pass over the matrix instead of transposing the whole archive."""
+    slot = np.full(n_columns, -1, dtype=np.int64)
+    slot[columns] = np.arange(len(columns))
+    positions = np.flatnonzero(slot[indices] >= 0)
+    rows = np.searchsorted(indptr, positions, side="right") - 1
+    owner = slot[indices[positions]]
+    order = np.argsort(owner, kind="stable")  # stable: rows stay ascending per column
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=len(columns)))])
+    return offsets, rows[order].astype(np.int32), data[positions][order]

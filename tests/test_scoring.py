@@ -1,0 +1,127 @@
+"""The query's scoring steps: compiled kernels against their NumPy twins, lazy loading,
+and the one-question path the command line takes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import recsys
+from recsys import BundleError, NewsModel, kernels, load_bundle, scoring
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def arrays(model: NewsModel):
+    index = model.index
+    rows = index._rows
+    postings = index._build_postings()
+    return rows, postings, index.matrix_.shape
+
+
+def _query(rows, row: int):
+    indptr, indices, data = rows
+    span = slice(indptr[row], indptr[row + 1])
+    return indices[span], data[span]
+
+
+@pytest.mark.parametrize("pool", [3, 12, 60])
+def test_candidates_are_identical(arrays, pool: int) -> None:
+    rows, postings, (n, _) = arrays
+    for row in range(0, n, 5):
+        terms, weights = _query(rows, row)
+        compiled = kernels.gather_candidates(*postings, terms, weights, row, pool, np.zeros(n))
+        reference = scoring.gather_candidates(*postings, terms, weights, row, pool, np.zeros(n))
+        np.testing.assert_array_equal(compiled, reference)
+        assert row not in compiled
+        assert len(compiled) >= min(pool, len(reference))
+        # They are the best: nothing left out scores above anything kept.
+        scores = np.zeros(n)
+        np.add.at(scores, postings[1][np.concatenate([np.arange(postings[0][t], postings[0][t + 1])
+                                                      for t in terms])],
+                  np.concatenate([postings[2][postings[0][t]:postings[0][t + 1]] * w
+                                  for t, w in zip(terms, weights)]))
+        scores[row] = 0
+        left_out = np.setdiff1d(np.flatnonzero(scores > 0), compiled)
+        if len(left_out) and len(compiled):
+            assert scores[left_out].max() <= scores[compiled].min() * 1.02
+
+
+def test_exact_scores_and_copy_detection_are_identical(arrays) -> None:
+    rows, _, (n, n_terms) = arrays
+    dense = np.zeros(n_terms)
+    rng = np.random.default_rng(0)
+    for row in range(0, n, 9):
+        terms, weights = _query(rows, row)
+        cands = rng.choice(n, size=25, replace=False)
+        a = kernels.exact_scores(*rows, cands, terms, weights.astype(np.float64), dense)
+        b = scoring.exact_scores(*rows, cands, terms, weights.astype(np.float64), dense)
+        np.testing.assert_array_equal(a, b)
+        assert not dense.any(), "scratch must be left zeroed"
+        for threshold in (0.2, 0.5, 0.8):
+            np.testing.assert_array_equal(
+                kernels.first_distinct(*rows, cands, 10, threshold, dense),
+                scoring.first_distinct(*rows, cands, 10, threshold, dense))
+        np.testing.assert_array_equal(kernels.row_similarities(*rows, cands[:8], dense),
+                                      scoring.row_similarities(*rows, cands[:8], dense))
+    assert not dense.any()
+
+
+def test_column_postings_match_the_transpose(arrays) -> None:
+    rows, postings, (_, n_terms) = arrays
+    columns = np.array([5, 17, 3, 200, n_terms - 1], dtype=np.int32)
+    offsets, found_rows, values = scoring.column_postings(*rows, columns, n_terms)
+    for j, column in enumerate(columns):
+        span = slice(postings[0][column], postings[0][column + 1])
+        np.testing.assert_array_equal(found_rows[offsets[j]:offsets[j + 1]], postings[1][span])
+        np.testing.assert_array_equal(values[offsets[j]:offsets[j + 1]], postings[2][span])
+
+
+def test_lazy_bundle_answers_like_the_eager_one(bundle: Path, model: NewsModel) -> None:
+    eager = load_bundle(bundle)
+    ids = model.archive["ids"]
+    for settings in ({}, {"mmr_lambda": 0.6}, {"duplicate_threshold": None}):
+        for article_id in ids[::11]:
+            lazy = load_bundle(bundle, lazy=True)  # fresh: its first query is the one-shot path
+            first = lazy.related(article_id, k=8, **settings)
+            again = lazy.related(article_id, k=8, **settings)  # now compiled, full postings
+            expected = eager.related(article_id, k=8, **settings)
+            for got in (first, again):
+                assert got.ids.tolist() == expected.ids.tolist()
+                np.testing.assert_array_equal(got.scores, expected.scores)
+    lazy = load_bundle(bundle, lazy=True)
+    assert lazy.article(ids[4]) == eager.article(ids[4])
+    assert lazy.classify(["قصف مدفعي على الأحياء السكنية"])[0].topic == \
+        eager.classify(["قصف مدفعي على الأحياء السكنية"])[0].topic
+    assert lazy.archive == eager.archive
+
+
+def test_one_question_needs_no_scikit_learn(bundle: Path, model: NewsModel) -> None:
+    article_id = model.archive["ids"][0]
+    code = ("import sys, recsys\n"
+            f"m = recsys.load_bundle({str(bundle)!r}, lazy=True)\n"
+            f"r = m.related({article_id!r}, k=5)\n"
+            "print(len(r.ids), m.article(str(r.ids[0]))['title'])\n"
+            "assert 'sklearn' not in sys.modules and 'numba' not in sys.modules, "
+            "sorted(k for k in sys.modules if k.startswith(('sklearn', 'numba')))[:5]\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("5 ")
+
+
+def test_lazy_load_still_verifies_the_pickle_before_unpickling(bundle: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(bundle.resolve(), copy)
+    with open(copy / "model.joblib", "ab") as handle:
+        handle.write(b"\x00")
+    lazy = load_bundle(copy, lazy=True)  # the index alone is read, and checked
+    assert len(lazy.related(recsys.load_bundle(bundle).archive["ids"][0], k=3).ids) == 3
+    with pytest.raises(BundleError, match=r"model\.joblib: checksum mismatch"):
+        lazy.classify(["نص"])
