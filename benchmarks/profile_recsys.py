@@ -111,14 +111,14 @@ def main() -> int:
     if args.what == "memory":
         return memory_by_stage(archive)
     if args.what == "count":
-        from recsys.arabic import ArabicAnalyzer
+        from recsys.features import ArabicAnalyzer
         from recsys.features import TermCounter, article_fields
 
         titles, bodies = article_fields(archive)
         texts = [t + "\n" + b for t, b in zip(titles, bodies)]
         counter = TermCounter(ArabicAnalyzer(), n_jobs=1)
         profile.enable()
-        counter._count_part(texts)
+        counter._count_part(texts, None)
         profile.disable()
         return show(profile, args.top, args.save) or 0
 

@@ -9,13 +9,15 @@ L2-normalised row per article, so a dot product of two rows is their cosine.
 
 from __future__ import annotations
 
+import multiprocessing
 import re
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from joblib import Parallel, delayed, effective_n_jobs
+from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.preprocessing import normalize as l2_normalize
@@ -25,9 +27,14 @@ from .arabic import clean, display_key, normalize_letters, raw_words, strip_html
 from .corpus import Article
 
 __all__ = ["ArabicAnalyzer", "ArticleVectorizer", "TermCounter", "article_fields", "lead_of",
-           "remove_lines"]
+           "lead_end", "remove_lines"]
 
 ArticleLike = Article | tuple[str, str] | str
+Document = str | tuple[str, ...]  # a text, or its parts (title, body) joined by newlines
+
+
+def _joined(document: Document) -> str:
+    return document if isinstance(document, str) else "\n".join(document)
 
 
 class ArabicAnalyzer(BaseEstimator):
@@ -116,10 +123,15 @@ def lead_of(body: str, chars: int | None) -> str:
     >>> lead_of("قصف مدفعي على حلب", 12)
     'قصف مدفعي'
     """
+    return body[:lead_end(body, chars)]
+
+
+def lead_end(body: str, chars: int | None) -> int:
+    """Where :func:`lead_of` cuts ``body``."""
     if chars is None or len(body) <= chars:
-        return body
+        return len(body)
     cut = max(body.rfind(" ", 0, chars + 1), body.rfind("\n", 0, chars + 1))
-    return body[:cut] if cut > 0 else body[:chars]
+    return cut if cut > 0 else chars
 
 
 def _line_key(line: str) -> str:
@@ -135,10 +147,13 @@ def remove_lines(body: str, lines: frozenset[str] | set[str]) -> str:
     """
     if not lines:
         return body
-    return "\n".join(line for line in body.split("\n") if _line_key(line) not in lines)
+    parts = body.split("\n")
+    kept = [line for line in parts if _line_key(line) not in lines]
+    return body if len(kept) == len(parts) else "\n".join(kept)  # no copy when nothing goes
 
 
 _PARALLEL_MIN_DOCS = 5000  # below this, starting worker processes costs more than it saves
+_SHARE_DOCS = 4000  # documents per counting task: small shares keep memory flat
 
 
 def _more_readable(word: str, other: str) -> bool:
@@ -147,9 +162,10 @@ def _more_readable(word: str, other: str) -> bool:
     return len(word) < len(other) or (len(word) == len(other) and display_key(word) < display_key(other))
 
 
-def _merge_parts(parts: list[tuple[sp.csr_matrix, list[str], list[str | None]]],
+def _merge_parts(parts: Iterable[tuple[sp.csr_matrix, list[str], list[str | None]]],
                  ) -> tuple[sp.csr_matrix, np.ndarray, list[str | None]]:
-    """Stack per-share counts on one vocabulary (first seen, first numbered)."""
+    """Stack per-share counts on one vocabulary (first seen, first numbered), consuming
+    the shares as they come so that their term lists do not pile up."""
     vocabulary: dict[str, int] = {}
     words: list[str | None] = []
     blocks = []
@@ -241,9 +257,13 @@ class TermCounter(TransformerMixin, BaseEstimator):
         return sp.csr_matrix((np.array(values, dtype=np.float32)[keep], (rows[keep], cols[keep])),
                              shape=(len(indptr) - 1, len(vocabulary)))
 
-    def _count_part(self, texts: list[str]) -> tuple[sp.csr_matrix, list[str], list[str | None]]:
-        """Count a share of the documents with a vocabulary of its own, and pick each
-        term's display word among the words seen."""
+    def _count_part(self, documents: Sequence[Document], cuts: Sequence[int] | None,
+                    ) -> tuple[sp.csr_matrix, list[str], list[str | None]]:
+        """Count a share of the documents with a vocabulary of its own (rows: the heads,
+        then the tails when ``cuts`` are given), and pick each term's display word."""
+        texts = [_joined(d) for d in documents]
+        if cuts is not None:
+            texts = [t[:c] for t, c in zip(texts, cuts)] + [t[c:] for t, c in zip(texts, cuts)]
         vocabulary: dict[str, int] = {}
         cache: dict[str, int] = {}
         counts = self._count(texts, vocabulary, cache, [], grow=True)
@@ -256,25 +276,38 @@ class TermCounter(TransformerMixin, BaseEstimator):
     def fit_transform(self, texts: Iterable[str], y: object = None) -> sp.csr_matrix:
         return self.fit_transform_split(list(texts))[1]
 
-    def fit_transform_split(self, heads: list[str], tails: list[str] | None = None,
+    def fit_transform_split(self, documents: Sequence[Document], cuts: Sequence[int] | None = None,
                             ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-        """Fit on documents given as a head and a tail each; return the counts of the
-        heads alone and of whole documents (head + tail), from one pass over the text.
+        """Fit on documents and return the counts of their heads (their first ``cuts[i]``
+        characters, cut at a word boundary) and of the whole documents, from one pass.
 
-        ``min_df``/``max_df`` apply to whole documents.
+        A document is a text or a tuple of texts (title, body) read as joined by
+        newlines. Documents are counted in shares of a few thousand, on ``n_jobs``
+        processes, and are joined and cut only there: the caller never holds a second
+        copy of the archive's text. ``min_df``/``max_df`` apply to whole documents.
         """
-        texts = heads + (tails or [])
-        jobs = effective_n_jobs(self.n_jobs) if len(texts) >= _PARALLEL_MIN_DOCS else 1
-        shares = [texts[i * len(texts) // jobs:(i + 1) * len(texts) // jobs] for i in range(jobs)]
-        if jobs == 1:
-            parts = [self._count_part(texts)]
+        n_docs = len(documents)
+        jobs = effective_n_jobs(self.n_jobs) if n_docs >= _PARALLEL_MIN_DOCS else 1
+        size = _SHARE_DOCS if jobs > 1 else max(n_docs, 1)
+        shares = [(a, min(a + size, n_docs)) for a in range(0, max(n_docs, 1), size)]
+        if jobs > 1:
+            # Fresh processes that exit when done: their word caches go with them, rather
+            # than stay resident in a reusable pool for the rest of training.
+            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+                parts = pool.map(self._count_part, [documents[a:b] for a, b in shares],
+                                 [None if cuts is None else cuts[a:b] for a, b in shares])
+                counts, terms, words = _merge_parts(parts)
         else:
-            parts = Parallel(n_jobs=jobs)(delayed(self._count_part)(share) for share in shares)
-        counts, terms, words = _merge_parts(parts)
-        head = counts[: len(heads)]
-        whole = head + counts[len(heads):] if tails else head
+            counts, terms, words = _merge_parts([self._count_part(documents, cuts)])
+        if cuts is None:
+            head = whole = counts
+        else:  # each share's rows are its heads, then its tails
+            sizes = np.array([b - a for a, b in shares])
+            starts = np.cumsum(2 * sizes) - 2 * sizes
+            heads = np.concatenate([start + np.arange(m) for start, m in zip(starts, sizes)])
+            head = counts[heads]
+            whole = head + counts[heads + np.repeat(sizes, sizes)]
         df = np.bincount(whole.indices, minlength=whole.shape[1])
-        n_docs = len(heads)
         low = self.min_df if isinstance(self.min_df, int) else self.min_df * n_docs
         high = self.max_df if isinstance(self.max_df, int) else self.max_df * n_docs
         keep = np.flatnonzero((df >= low) & (df <= high))
@@ -405,17 +438,14 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         # thousands of articles; never let it empty the vocabulary.
         min_df = self.min_df if len(bodies) >= 50 else 1
         self.words_ = TermCounter(analyzer, min_df=min_df, max_df=self.max_df)
-        if body_chars is None:
-            heads, tails = [t + "\n" + b for t, b in zip(titles, bodies)], None
-        else:
-            cuts = [len(lead_of(b, body_chars)) for b in bodies]
-            heads = [t + "\n" + b[:c] for t, b, c in zip(titles, bodies, cuts)]
-            tails = [b[c:] for b, c in zip(bodies, cuts)]
-        head_counts, counts = self.words_.fit_transform_split(heads, tails)
+        # Heads are the title and the lead: the cut is an offset into "title\nbody".
+        cuts = None if body_chars is None else [len(t) + 1 + lead_end(b, body_chars)
+                                                for t, b in zip(titles, bodies)]
+        head_counts, counts = self.words_.fit_transform_split(list(zip(titles, bodies)), cuts)
         extra = self._extra_counts(titles, leads)
         self.tfidf_ = TfidfTransformer(sublinear_tf=self.sublinear_tf, norm=None)
         blocks = [self.tfidf_.fit_transform(counts + extra)]
-        lead_blocks = [self.tfidf_.transform(head_counts + extra)] if tails is not None else None
+        lead_blocks = [self.tfidf_.transform(head_counts + extra)] if cuts is not None else None
         if self.char_ngrams:
             self.chars_ = CountVectorizer(analyzer="char_wb", ngram_range=tuple(self.char_ngrams),
                                           preprocessor=_char_text, min_df=min_df,
@@ -423,7 +453,7 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
             self.char_tfidf_ = TfidfTransformer(sublinear_tf=True, norm=None)
             blocks.append(self._char_block(titles, bodies, fit=True))
             if lead_blocks is not None:
-                lead_bodies = [b[: len(h) - len(t) - 1] for t, b, h in zip(titles, bodies, heads)]
+                lead_bodies = [b[: c - len(t) - 1] for t, b, c in zip(titles, bodies, cuts)]
                 lead_blocks.append(self._char_block(titles, lead_bodies, fit=False))
         self.display_terms_ = self.words_.display_terms_
         return self._combine(blocks), (self._combine(lead_blocks) if lead_blocks else None)

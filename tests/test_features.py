@@ -70,3 +70,22 @@ def test_lead_rows_from_one_pass_equal_transform_of_lead_views(corpus: list[Arti
     features = TopicFeatures(body_chars=600).fit_prefit(vec, X)
     assert abs(X - vec.transform(corpus)).max() == 0
     assert abs(features.from_lead_rows(X_lead) - features.transform(corpus)).max() == 0
+
+
+def test_parallel_counting_in_shares_equals_one_pass(corpus, monkeypatch) -> None:
+    """Big archives are counted in shares on worker processes; the result must be the
+    one-pass result (columns may be numbered in another order)."""
+    import recsys.features as features
+
+    serial = ArticleVectorizer()
+    X1, L1 = serial.fit_transform_lead(corpus, 600)
+    monkeypatch.setattr(features, "_PARALLEL_MIN_DOCS", 10)
+    monkeypatch.setattr(features, "_SHARE_DOCS", 37)  # 9 shares, the last one short
+    parallel = ArticleVectorizer()
+    X2, L2 = parallel.fit_transform_lead(corpus, 600)
+    order1 = np.argsort(serial.words_.terms_)
+    order2 = np.argsort(parallel.words_.terms_)
+    assert serial.words_.terms_[order1].tolist() == parallel.words_.terms_[order2].tolist()
+    assert serial.display_terms_[order1].tolist() == parallel.display_terms_[order2].tolist()
+    for a, b in ((X1, X2), (L1, L2)):
+        np.testing.assert_allclose(a[:, order1].toarray(), b[:, order2].toarray(), rtol=1e-6)
