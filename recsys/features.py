@@ -9,15 +9,14 @@ L2-normalised row per article, so a dot product of two rows is their cosine.
 
 from __future__ import annotations
 
-import multiprocessing
 import re
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
 from joblib import effective_n_jobs
+from joblib.externals.loky import ProcessPoolExecutor
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.preprocessing import normalize as l2_normalize
@@ -258,12 +257,15 @@ class TermCounter(TransformerMixin, BaseEstimator):
                              shape=(len(indptr) - 1, len(vocabulary)))
 
     def _count_part(self, documents: Sequence[Document], cuts: Sequence[int] | None,
-                    ) -> tuple[sp.csr_matrix, list[str], list[str | None]]:
-        """Count a share of the documents with a vocabulary of its own (rows: the heads,
-        then the tails when ``cuts`` are given), and pick each term's display word."""
+                    firsts: bool = False) -> tuple[sp.csr_matrix, list[str], list[str | None]]:
+        """Count a share of the documents with a vocabulary of its own, and pick each
+        term's display word. Rows: the heads (or whole texts without ``cuts``), then the
+        tails, then the documents' first parts (with ``firsts``)."""
         texts = [_joined(d) for d in documents]
         if cuts is not None:
             texts = [t[:c] for t, c in zip(texts, cuts)] + [t[c:] for t, c in zip(texts, cuts)]
+        if firsts:
+            texts += [d if isinstance(d, str) else d[0] for d in documents]
         vocabulary: dict[str, int] = {}
         cache: dict[str, int] = {}
         counts = self._count(texts, vocabulary, cache, [], grow=True)
@@ -277,14 +279,15 @@ class TermCounter(TransformerMixin, BaseEstimator):
         return self.fit_transform_split(list(texts))[1]
 
     def fit_transform_split(self, documents: Sequence[Document], cuts: Sequence[int] | None = None,
-                            ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+                            *, first_weight: float = 1.0) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         """Fit on documents and return the counts of their heads (their first ``cuts[i]``
         characters, cut at a word boundary) and of the whole documents, from one pass.
 
         A document is a text or a tuple of texts (title, body) read as joined by
-        newlines. Documents are counted in shares of a few thousand, on ``n_jobs``
-        processes, and are joined and cut only there: the caller never holds a second
-        copy of the archive's text. ``min_df``/``max_df`` apply to whole documents.
+        newlines; its first part counts ``first_weight`` times (title weighting).
+        Documents are counted in shares of a few thousand, on ``n_jobs`` processes, and
+        are joined and cut only there: the caller never holds a second copy of the
+        archive's text. ``min_df``/``max_df`` apply to whole documents, unweighted.
         """
         n_docs = len(documents)
         jobs = effective_n_jobs(self.n_jobs) if n_docs >= _PARALLEL_MIN_DOCS else 1
@@ -292,22 +295,28 @@ class TermCounter(TransformerMixin, BaseEstimator):
         shares = [(a, min(a + size, n_docs)) for a in range(0, max(n_docs, 1), size)]
         if jobs > 1:
             # Fresh processes that exit when done: their word caches go with them, rather
-            # than stay resident in a reusable pool for the rest of training.
-            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            # than stay resident in a reusable pool for the rest of training. loky's
+            # executor, unlike the standard library's spawn, does not re-run the caller's
+            # script in the workers (no ``if __name__ == "__main__"`` guard needed).
+            with ProcessPoolExecutor(jobs) as pool:
                 parts = pool.map(self._count_part, [documents[a:b] for a, b in shares],
-                                 [None if cuts is None else cuts[a:b] for a, b in shares])
+                                 [None if cuts is None else cuts[a:b] for a, b in shares],
+                                 [first_weight != 1] * len(shares))
                 counts, terms, words = _merge_parts(parts)
         else:
-            counts, terms, words = _merge_parts([self._count_part(documents, cuts)])
-        if cuts is None:
-            head = whole = counts
-        else:  # each share's rows are its heads, then its tails
-            sizes = np.array([b - a for a, b in shares])
-            starts = np.cumsum(2 * sizes) - 2 * sizes
-            heads = np.concatenate([start + np.arange(m) for start, m in zip(starts, sizes)])
-            head = counts[heads]
-            whole = head + counts[heads + np.repeat(sizes, sizes)]
+            counts, terms, words = _merge_parts([self._count_part(documents, cuts, first_weight != 1)])
+        # Each share's rows are blocks of its documents: heads, tails, first parts.
+        sizes = np.array([b - a for a, b in shares])
+        n_blocks = 1 + (cuts is not None) + (first_weight != 1)
+        starts = np.cumsum(n_blocks * sizes) - n_blocks * sizes
+        rows = np.concatenate([start + np.arange(m) for start, m in zip(starts, sizes)])
+        block = np.repeat(sizes, sizes)  # offset from a document's row to its next block
+        head = counts[rows]
+        whole = head + counts[rows + block] if cuts is not None else head
         df = np.bincount(whole.indices, minlength=whole.shape[1])
+        if first_weight != 1:
+            extra = (first_weight - 1) * counts[rows + (n_blocks - 1) * block]
+            head, whole = head + extra, (whole + extra if cuts is not None else head + extra)
         low = self.min_df if isinstance(self.min_df, int) else self.min_df * n_docs
         high = self.max_df if isinstance(self.max_df, int) else self.max_df * n_docs
         keep = np.flatnonzero((df >= low) & (df <= high))
@@ -441,8 +450,9 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         # Heads are the title and the lead: the cut is an offset into "title\nbody".
         cuts = None if body_chars is None else [len(t) + 1 + lead_end(b, body_chars)
                                                 for t, b in zip(titles, bodies)]
-        head_counts, counts = self.words_.fit_transform_split(list(zip(titles, bodies)), cuts)
-        extra = self._extra_counts(titles, leads)
+        head_counts, counts = self.words_.fit_transform_split(
+            list(zip(titles, bodies)), cuts, first_weight=self.title_weight)
+        extra = self._extra_counts(titles, leads, with_titles=False)
         self.tfidf_ = TfidfTransformer(sublinear_tf=self.sublinear_tf, norm=None)
         blocks = [self.tfidf_.fit_transform(counts + extra)]
         lead_blocks = [self.tfidf_.transform(head_counts + extra)] if cuts is not None else None
@@ -458,9 +468,10 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         self.display_terms_ = self.words_.display_terms_
         return self._combine(blocks), (self._combine(lead_blocks) if lead_blocks else None)
 
-    def _extra_counts(self, titles: list[str], leads: list[str]) -> sp.csr_matrix:
+    def _extra_counts(self, titles: list[str], leads: list[str], *,
+                      with_titles: bool = True) -> sp.csr_matrix:
         extra = sp.csr_matrix((len(titles), len(self.words_.vocabulary_)), dtype=np.float32)
-        if self.title_weight != 1:
+        if with_titles and self.title_weight != 1:
             extra = extra + (self.title_weight - 1) * self.words_.transform(titles)
         if leads and self.lead_weight != 1:
             extra = extra + (self.lead_weight - 1) * self.words_.transform(leads)
