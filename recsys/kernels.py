@@ -29,8 +29,8 @@ def gather_candidates(indptr, indices, data, terms, weights, exclude, pool, scor
     """At least the ``pool`` articles of highest ``sum(weights[j] * X[article, terms[j]])``
     (fewer if fewer score above 0), in article order.
 
-    ``indptr/indices/data`` are the term-major postings; ``scores`` is zeroed float64
-    scratch, one slot per article. The row ``exclude`` (or -1) is never returned. The
+    ``indptr/indices/data`` are the term-major postings; ``scores`` is zeroed float32
+    scratch, one slot per article (float32 halves the memory traffic of the scatter). The row ``exclude`` (or -1) is never returned. The
     cut is found on a histogram of the scores' float32 bit patterns rather than by a
     partial sort (3x faster, and branch-free over the whole archive): every article in
     the cut's bin is kept, so a few more than ``pool`` may come back.
@@ -42,7 +42,7 @@ def gather_candidates(indptr, indices, data, terms, weights, exclude, pool, scor
             scores[indices[p]] += weight * data[p]
     if exclude >= 0:
         scores[exclude] = 0.0
-    bits = scores.astype(np.float32).view(np.int32)
+    bits = scores.view(np.int32)
     counts = np.zeros(N_BINS, dtype=np.int64)
     for i in range(bits.shape[0]):
         counts[bits[i] >> BIN_SHIFT] += 1

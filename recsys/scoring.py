@@ -40,10 +40,11 @@ def gather_candidates(indptr, indices, data, terms, weights, exclude, pool, scor
     """See :func:`recsys.kernels.gather_candidates` (``scores`` gives the row count)."""
     owner, positions = entries(indptr, terms)
     products = data[positions] * np.asarray(weights, dtype=np.float32)[owner]
-    summed = np.bincount(indices[positions], weights=products, minlength=len(scores))
+    summed = np.zeros(len(scores), dtype=np.float32)
+    np.add.at(summed, indices[positions], products)  # in order, in float32: as the kernel
     if exclude >= 0:
         summed[exclude] = 0.0
-    bits = summed.astype(np.float32).view(np.int32)
+    bits = summed.view(np.int32)
     bins = bits >> BIN_SHIFT
     counts = np.bincount(bins, minlength=N_BINS)
     from_top = np.cumsum(counts[::-1])[::-1]  # from_top[b] = articles in bins >= b

@@ -35,8 +35,10 @@ def test_candidates_are_identical(arrays, pool: int) -> None:
     rows, postings, (n, _) = arrays
     for row in range(0, n, 5):
         terms, weights = _query(rows, row)
-        compiled = kernels.gather_candidates(*postings, terms, weights, row, pool, np.zeros(n))
-        reference = scoring.gather_candidates(*postings, terms, weights, row, pool, np.zeros(n))
+        scratch = np.zeros(n, dtype=np.float32)
+        compiled = kernels.gather_candidates(*postings, terms, weights, row, pool, scratch)
+        assert not scratch.any(), "scratch must be left zeroed"
+        reference = scoring.gather_candidates(*postings, terms, weights, row, pool, scratch)
         np.testing.assert_array_equal(compiled, reference)
         assert row not in compiled
         assert len(compiled) >= min(pool, len(reference))
