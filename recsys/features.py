@@ -256,14 +256,17 @@ class TermCounter(TransformerMixin, BaseEstimator):
         return sp.csr_matrix((np.array(values, dtype=np.float32)[keep], (rows[keep], cols[keep])),
                              shape=(len(indptr) - 1, len(vocabulary)))
 
-    def _count_part(self, documents: Sequence[Document], cuts: Sequence[int] | None,
+    def _count_part(self, documents: Sequence[Document], cuts: Sequence[tuple[int, ...]] | None,
                     firsts: bool = False) -> tuple[sp.csr_matrix, list[str], list[str | None]]:
         """Count a share of the documents with a vocabulary of its own, and pick each
-        term's display word. Rows: the heads (or whole texts without ``cuts``), then the
-        tails, then the documents' first parts (with ``firsts``)."""
+        term's display word. Rows come in blocks of one row per document: the pieces
+        between consecutive cuts (one block, the whole texts, without ``cuts``), then
+        the documents' first parts (with ``firsts``)."""
         texts = [_joined(d) for d in documents]
         if cuts is not None:
-            texts = [t[:c] for t, c in zip(texts, cuts)] + [t[c:] for t, c in zip(texts, cuts)]
+            bounds = [(0, *c, len(t)) for t, c in zip(texts, cuts)]
+            texts = [t[b[j]:b[j + 1]] for j in range(len(bounds[0]) - 1 if bounds else 0)
+                     for t, b in zip(texts, bounds)]
         if firsts:
             texts += [d if isinstance(d, str) else d[0] for d in documents]
         vocabulary: dict[str, int] = {}
@@ -278,16 +281,19 @@ class TermCounter(TransformerMixin, BaseEstimator):
     def fit_transform(self, texts: Iterable[str], y: object = None) -> sp.csr_matrix:
         return self.fit_transform_split(list(texts))[1]
 
-    def fit_transform_split(self, documents: Sequence[Document], cuts: Sequence[int] | None = None,
-                            *, first_weight: float = 1.0) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-        """Fit on documents and return the counts of their heads (their first ``cuts[i]``
-        characters, cut at a word boundary) and of the whole documents, from one pass.
+    def fit_transform_split(self, documents: Sequence[Document],
+                            cuts: Sequence[tuple[int, ...]] | None = None, *,
+                            first_weight: float = 1.0) -> tuple[list[sp.csr_matrix], sp.csr_matrix]:
+        """Fit on documents and return the counts of their heads and of the whole
+        documents, from one pass over the text.
 
         A document is a text or a tuple of texts (title, body) read as joined by
         newlines; its first part counts ``first_weight`` times (title weighting).
-        Documents are counted in shares of a few thousand, on ``n_jobs`` processes, and
-        are joined and cut only there: the caller never holds a second copy of the
-        archive's text. ``min_df``/``max_df`` apply to whole documents, unweighted.
+        ``cuts[i]`` are increasing offsets into document ``i`` (at word boundaries); head
+        ``j`` is each document up to its ``j``-th cut. Documents are counted in shares of
+        a few thousand, on ``n_jobs`` processes, and are joined and cut only there: the
+        caller never holds a second copy of the archive's text. ``min_df``/``max_df``
+        apply to whole documents, unweighted.
         """
         n_docs = len(documents)
         jobs = effective_n_jobs(self.n_jobs) if n_docs >= _PARALLEL_MIN_DOCS else 1
@@ -305,18 +311,20 @@ class TermCounter(TransformerMixin, BaseEstimator):
                 counts, terms, words = _merge_parts(parts)
         else:
             counts, terms, words = _merge_parts([self._count_part(documents, cuts, first_weight != 1)])
-        # Each share's rows are blocks of its documents: heads, tails, first parts.
+        # Each share's rows are blocks of its documents: the pieces, then the first parts.
+        n_pieces = 1 + (len(cuts[0]) if cuts else 0)
         sizes = np.array([b - a for a, b in shares])
-        n_blocks = 1 + (cuts is not None) + (first_weight != 1)
+        n_blocks = n_pieces + (first_weight != 1)
         starts = np.cumsum(n_blocks * sizes) - n_blocks * sizes
         rows = np.concatenate([start + np.arange(m) for start, m in zip(starts, sizes)])
         block = np.repeat(sizes, sizes)  # offset from a document's row to its next block
-        head = counts[rows]
-        whole = head + counts[rows + block] if cuts is not None else head
-        df = np.bincount(whole.indices, minlength=whole.shape[1])
+        prefixes = [counts[rows]]
+        for j in range(1, n_pieces):
+            prefixes.append(prefixes[-1] + counts[rows + j * block])
+        df = np.bincount(prefixes[-1].indices, minlength=counts.shape[1])
         if first_weight != 1:
-            extra = (first_weight - 1) * counts[rows + (n_blocks - 1) * block]
-            head, whole = head + extra, (whole + extra if cuts is not None else head + extra)
+            extra = (first_weight - 1) * counts[rows + n_pieces * block]
+            prefixes = [p + extra for p in prefixes]
         low = self.min_df if isinstance(self.min_df, int) else self.min_df * n_docs
         high = self.max_df if isinstance(self.max_df, int) else self.max_df * n_docs
         keep = np.flatnonzero((df >= low) & (df <= high))
@@ -327,7 +335,8 @@ class TermCounter(TransformerMixin, BaseEstimator):
         self.display_terms_ = np.array([clean(words[c]) if words[c] else terms[c] for c in keep],
                                        dtype=object)
         self._cache, self._multi = {}, []
-        return head[:, keep].tocsr(), whole[:, keep].tocsr()
+        kept = [p[:, keep].tocsr() for p in prefixes]
+        return kept[:-1], kept[-1]
 
     def fit(self, texts: Iterable[str], y: object = None) -> TermCounter:
         self.fit_transform(texts)
@@ -448,10 +457,11 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         min_df = self.min_df if len(bodies) >= 50 else 1
         self.words_ = TermCounter(analyzer, min_df=min_df, max_df=self.max_df)
         # Heads are the title and the lead: the cut is an offset into "title\nbody".
-        cuts = None if body_chars is None else [len(t) + 1 + lead_end(b, body_chars)
+        cuts = None if body_chars is None else [(len(t) + 1 + lead_end(b, body_chars),)
                                                 for t, b in zip(titles, bodies)]
-        head_counts, counts = self.words_.fit_transform_split(
+        heads, counts = self.words_.fit_transform_split(
             list(zip(titles, bodies)), cuts, first_weight=self.title_weight)
+        head_counts = heads[0] if heads else None
         extra = self._extra_counts(titles, leads, with_titles=False)
         self.tfidf_ = TfidfTransformer(sublinear_tf=self.sublinear_tf, norm=None)
         blocks = [self.tfidf_.fit_transform(counts + extra)]
@@ -463,7 +473,7 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
             self.char_tfidf_ = TfidfTransformer(sublinear_tf=True, norm=None)
             blocks.append(self._char_block(titles, bodies, fit=True))
             if lead_blocks is not None:
-                lead_bodies = [b[: c - len(t) - 1] for t, b, c in zip(titles, bodies, cuts)]
+                lead_bodies = [b[: c[0] - len(t) - 1] for t, b, c in zip(titles, bodies, cuts)]
                 lead_blocks.append(self._char_block(titles, lead_bodies, fit=False))
         self.display_terms_ = self.words_.display_terms_
         return self._combine(blocks), (self._combine(lead_blocks) if lead_blocks else None)
