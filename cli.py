@@ -255,12 +255,15 @@ def _related_options(k: int, half_life: Optional[float], max_age: Optional[float
              "min_count": min_count, "mmr_lambda": mmr, "duplicate_threshold": duplicate_threshold,
              "before_only": before_only or None}
     options = {name: value for name, value in given.items() if value is not None}
+    if half_life == 0:
+        options["half_life_days"] = None  # recency off
     return options | ({"duplicate_threshold": None} if no_collapse else {})
 
 
 # Options shared by recommend and export, declared once.
 KOpt = Annotated[int, typer.Option("-k", "--k", min=1, max=1000, help="How many related articles.")]
-HalfLifeOpt = Annotated[Optional[float], typer.Option(help="Recency half-life in days.")]
+HalfLifeOpt = Annotated[Optional[float], typer.Option(
+    min=0, help="Recency half-life in days (default 180; 0 turns recency off).")]
 MaxAgeOpt = Annotated[Optional[float], typer.Option(help="Drop articles older than this many days.")]
 BeforeOpt = Annotated[bool, typer.Option(help="Only articles published up to the query's date.")]
 MinScoreOpt = Annotated[Optional[float], typer.Option(help="Hide suggestions under this cosine.")]

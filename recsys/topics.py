@@ -23,7 +23,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.utils.validation import check_is_fitted
 
 from .corpus import TOPICS
-from .features import ArticleLike, ArticleVectorizer, article_fields, lead_of, remove_lines
+from .features import ArticleLike, ArticleVectorizer, lead_of
 
 __all__ = ["TopicFeatures", "TopicClassifier", "TopicPrediction", "make_topic_pipeline"]
 
@@ -93,10 +93,8 @@ class TopicFeatures(TransformerMixin, BaseEstimator):
 
     def lead_view(self, articles: Sequence[ArticleLike]) -> list[tuple[str, str]]:
         """Each article as ``(title, first body_chars of the de-boilerplated body)``."""
-        titles, bodies = article_fields(articles)
-        boilerplate = self.vectorizer_.boilerplate_
-        return [(t, lead_of(remove_lines(b, boilerplate), self.body_chars))
-                for t, b in zip(titles, bodies)]
+        titles, bodies = self.vectorizer_.clean_bodies(articles)
+        return [(t, lead_of(b, self.body_chars)) for t, b in zip(titles, bodies)]
 
     def transform(self, articles: Sequence[ArticleLike]) -> sp.csr_matrix:
         check_is_fitted(self, "vectorizer_")

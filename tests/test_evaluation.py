@@ -85,7 +85,7 @@ def test_evaluate_command_and_report(fixture_model: Path, tmp_path: Path, corpus
                       encoding="utf-8")
     gold = tmp_path / "gold.jsonl"
     gold.write_text("\n".join(json.dumps(r) for r in [
-        {"id": "cmb-001", "related_ids": ["cmb-002"]},
+        {"id": "cmb-001", "related_ids": ["cmb-002", "hum-001"]},  # both follow the strike
         {"id": "missing-id", "related_ids": ["cmb-002"]},
     ]), encoding="utf-8")
     report = tmp_path / "report"

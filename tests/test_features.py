@@ -9,6 +9,7 @@ from sklearn.base import clone
 from sklearn.model_selection import cross_val_score
 
 from recsys import Article, ArticleVectorizer, make_topic_pipeline
+from recsys.boilerplate import remove_site_runs, site_of
 
 FOOTER = "تابعونا على قناتنا في تلغرام لمزيد من الأخبار العاجلة"
 DOCS = [
@@ -97,3 +98,42 @@ def test_fitted_rows_equal_transform_of_the_same_articles(corpus: list[Article])
     vectorizer = ArticleVectorizer(title_weight=3.0)
     X = vectorizer.fit_transform(corpus)
     assert abs(X - vectorizer.transform(corpus)).max() < 1e-6
+
+
+MENU = "الرئيسية أخبار سياسة اقتصاد رياضة ثقافة اتصل بنا من نحن"
+STORIES = ["استهدفت غارة جوية سوقا شعبيا في مدينة إدلب", "نزحت مئات العائلات من ريف حماة نحو المخيمات",
+           "جرت عملية تبادل أسرى بين الطرفين بوساطة دولية", "فاز فريق الوحدة على الجيش في مباراة الديربي"]
+
+
+def test_site_of_prefers_the_url_host_then_the_source() -> None:
+    assert site_of(Article("1", "", "نص", url="https://www.Example.com/a?b=1")) == "example.com"
+    assert site_of(Article("1", "", "نص", source="وكالة")) == "وكالة"
+    assert site_of(("عنوان", "نص")) is None and site_of("نص") is None
+
+
+def test_site_word_runs_are_removed_even_inside_a_line() -> None:
+    # The menu runs into each page's first line: line-level removal cannot see it.
+    docs = [Article(str(i), "", f"{MENU} {story}", url=f"http://site.example/{i}")
+            for i, story in enumerate(STORIES)]
+    other = Article("x", "", f"{MENU} {STORIES[0]}", url="http://other.example/1")
+    vec = ArticleVectorizer(min_df=1, site_run_words=4, site_run_min_docs=3).fit(docs + [other])
+    assert len(vec.site_runs_) > 0
+    titles, bodies = vec.clean_bodies(docs + [other])
+    assert all("اتصل" not in b and story.split()[-1] in b for b, story in zip(bodies, STORIES))
+    assert "اتصل" in bodies[-1]  # on another site the same words are text
+    column = vec.words_.vocabulary_.get("اتصل")
+    assert column is None or vec.transform(docs[:1])[0, column] == 0
+    off = ArticleVectorizer(min_df=1, site_run_words=None).fit(docs)
+    assert "اتصل" in off.words_.vocabulary_
+    assert remove_site_runs("نص", None, vec.site_runs_, 4) == "نص"
+
+
+def test_lead_blend_weighs_the_headline_and_lead() -> None:
+    long_body = STORIES[0] + "\n" + " ".join(STORIES[1:] * 20)
+    doc = Article("1", "غارة على إدلب", long_body)
+    plain = ArticleVectorizer(min_df=1, lead_blend=0).fit(DOCS + [doc])
+    blended = ArticleVectorizer(min_df=1, lead_blend=0.3, lead_blend_chars=60).fit(DOCS + [doc])
+    col = plain.words_.vocabulary_["ادلب"]
+    assert blended.transform([doc])[0, col] > plain.transform([doc])[0, col]
+    X = blended.transform(DOCS + [doc])
+    assert np.allclose(np.sqrt(X.multiply(X).sum(axis=1)).A1, 1.0)

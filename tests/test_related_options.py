@@ -153,3 +153,15 @@ def test_cli_options_and_overrides_file(bundle: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["recommend", "--model", str(bundle), "--id", "cmb-001",
                                  "--overrides", str(bad)])
     assert result.exit_code == 1 and "bad.json, field 'pin': unknown key" in result.stderr
+
+
+def test_recency_on_an_old_archive_keeps_readable_scores(model: NewsModel) -> None:
+    """Ages count from the freshest candidate: a text dated years after the archive is
+    ranked as by its distance in time, but its best suggestion keeps its cosine."""
+    text = ("غارة على سوق أريحا", "استهدفت غارة جوية السوق الشعبي في مدينة أريحا جنوبي إدلب")
+    far = model.related_to(text, k=5, date=dt.date(2031, 1, 1), half_life_days=180)
+    plain = model.related_to(text, k=5, date=dt.date(2031, 1, 1), half_life_days=None)
+    assert far.scores[0] > 0.2 and plain.scores[0] > 0.2
+    assert np.all(np.diff(far.scores) <= 1e-6)
+    freshest = max(dates(model, far.ids))
+    assert freshest >= max(dates(model, plain.ids))  # recency moved newer pieces up
