@@ -115,24 +115,37 @@ def _run_keys(body: str, site: str, size: int) -> np.ndarray:
 
 
 def learn_site_runs(bodies: Sequence[str], sites: Sequence[str | None], size: int,
-                    min_docs: int, share: float, lines: frozenset[str] = frozenset()) -> np.ndarray:
+                    min_docs: int, share: float, lines: frozenset[str] = frozenset(),
+                    max_pages: int = 400) -> tuple[np.ndarray, frozenset[str]]:
     """Sorted keys of the ``size``-word runs found on at least ``max(min_docs, share *
-    pages)`` pages of their site, in bodies without the boilerplate ``lines``. Sites are
-    counted one at a time, so memory holds one site's runs at most."""
+    pages)`` pages of their site (in bodies without the boilerplate ``lines``), and the
+    sites that have any.
+
+    A site with more than ``max_pages`` pages is judged on that many of them, drawn at
+    random (seeded): the share of pages a run is on is what matters, and a sample of 400
+    measures a 1% share as well as 30,000 pages do, at a hundredth of the cost. Sites are
+    counted one at a time, so memory holds one site's runs at most.
+    """
     pages: dict[str, list[int]] = {}
     for i, site in enumerate(sites):
         if site is not None:
             pages.setdefault(site, []).append(i)
-    found = []
+    rng = np.random.default_rng(0)
+    found, with_runs = [], set()
     for site, rows in pages.items():
+        if len(rows) > max_pages:
+            rows = sorted(rng.choice(rows, size=max_pages, replace=False))
         need = max(min_docs, int(np.ceil(share * len(rows))))
         if len(rows) < need:
             continue  # no run can recur often enough
         keys = np.concatenate([np.unique(_run_keys(remove_lines(bodies[i], lines), site, size))
                                for i in rows])
         unique, counts = np.unique(keys, return_counts=True)
-        found.append(unique[counts >= need])
-    return np.sort(np.concatenate(found)) if found else np.empty(0, dtype=np.uint64)
+        if (counts >= need).any():
+            found.append(unique[counts >= need])
+            with_runs.add(site)
+    runs = np.sort(np.concatenate(found)) if found else np.empty(0, dtype=np.uint64)
+    return runs, frozenset(with_runs)
 
 
 def remove_site_runs(body: str, site: str | None, runs: np.ndarray, size: int) -> str:
@@ -172,9 +185,10 @@ class BodyCleaner:
     lines: frozenset[str] = frozenset()
     runs: np.ndarray | None = None
     run_words: int | None = None
+    run_sites: frozenset[str] = frozenset()  # the sites that have runs: others are skipped
 
     def __call__(self, body: str, site: str | None) -> str:
         body = remove_lines(body, self.lines)
-        if self.runs is not None and self.run_words:
+        if self.runs is not None and self.run_words and site in self.run_sites:
             body = remove_site_runs(body, site, self.runs, self.run_words)
         return body

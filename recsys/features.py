@@ -450,13 +450,14 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
     def _learn_boilerplate(self, bodies: Sequence[str], sites: Sequence[str | None]) -> None:
         self.boilerplate_ = (frozenset() if self.boilerplate_min_docs is None else
                              learn_lines(bodies, self.boilerplate_min_docs, self.min_line_chars))
-        self.site_runs_ = (np.empty(0, dtype=np.uint64) if self.site_run_words is None else
-                           learn_site_runs(bodies, sites, self.site_run_words,
-                                           self.site_run_min_docs, self.site_run_share,
-                                           self.boilerplate_))
+        self.site_runs_, self.run_sites_ = (
+            (np.empty(0, dtype=np.uint64), frozenset()) if self.site_run_words is None else
+            learn_site_runs(bodies, sites, self.site_run_words, self.site_run_min_docs,
+                            self.site_run_share, self.boilerplate_))
 
     def _cleaner(self) -> BodyCleaner:
-        return BodyCleaner(self.boilerplate_, self.site_runs_, self.site_run_words)
+        return BodyCleaner(self.boilerplate_, self.site_runs_, self.site_run_words,
+                           self.run_sites_)
 
     def clean_bodies(self, articles: Iterable[ArticleLike]) -> tuple[list[str], list[str]]:
         """Titles and bodies as vectorized: markup stripped, learned boilerplate (lines
