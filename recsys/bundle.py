@@ -45,7 +45,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy
 
 from . import __version__
 from .corpus import TOPICS
@@ -70,7 +69,7 @@ _STALE_PARTIAL_SECONDS = 3600
 
 def _versions() -> dict[str, str]:
     return {"recsys": __version__, "scikit-learn": metadata.version("scikit-learn"),
-            "numpy": np.__version__, "scipy": scipy.__version__,
+            "numpy": np.__version__, "scipy": metadata.version("scipy"),
             "python": platform.python_version()}
 
 

@@ -320,6 +320,8 @@ class TermCounter(TransformerMixin, BaseEstimator):
         if first_weight != 1:
             extra = (first_weight - 1) * counts[rows + n_pieces * block]
             prefixes = [p + extra for p in prefixes]
+            del extra
+        del counts  # the archive's counts are big: free each copy as soon as it is done
         low = self.min_df if isinstance(self.min_df, int) else self.min_df * n_docs
         high = self.max_df if isinstance(self.max_df, int) else self.max_df * n_docs
         keep = np.flatnonzero((df >= low) & (df <= high))
@@ -330,8 +332,10 @@ class TermCounter(TransformerMixin, BaseEstimator):
         self.display_terms_ = np.array([clean(words[c]) if words[c] else terms[c] for c in keep],
                                        dtype=object)
         self._cache, self._multi = {}, []
-        kept = [p[:, keep].tocsr() for p in prefixes]
-        return kept[:-1], kept[-1]
+        for j, prefix in enumerate(prefixes):
+            prefixes[j] = prefix[:, keep].tocsr()
+            del prefix
+        return prefixes[:-1], prefixes[-1]
 
     def fit(self, texts: Iterable[str], y: object = None) -> TermCounter:
         self.fit_transform(texts)
@@ -524,10 +528,15 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         extra = self._extra_counts(titles, leads, with_titles=False)
         self.tfidf_ = TfidfTransformer(sublinear_tf=self.sublinear_tf, norm=None)
         whole = self.tfidf_.fit_transform(counts + extra)
+        del counts
         blend = self.tfidf_.transform(head_of[self.lead_blend_chars]) if self.lead_blend else None
+        lead_counts = head_of.get(body_chars)
+        del head_of
         blocks = [self._blend(whole, blend)]
-        lead_blocks = ([self._blend(self.tfidf_.transform(head_of[body_chars] + extra), blend)]
-                       if body_chars is not None else None)
+        del whole
+        lead_blocks = ([self._blend(self.tfidf_.transform(lead_counts + extra), blend)]
+                       if lead_counts is not None else None)
+        del blend, lead_counts
         if self.char_ngrams:
             self.chars_ = CountVectorizer(analyzer="char_wb", ngram_range=tuple(self.char_ngrams),
                                           preprocessor=_char_text, min_df=min_df,

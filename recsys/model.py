@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import scipy.sparse as sp
 
 from .arabic import clean
 from .corpus import TOPICS, Article, CorpusError, read_articles, default_corpus_path
@@ -208,6 +207,7 @@ class NewsModel:
                         labelled: list[Article], extra: list[Article]) -> dict:
         """Macro-F1 of the classifier on the user's labelled articles, 5-fold, with the
         default corpus always on the training side (or on the default corpus alone)."""
+        import scipy.sparse as sp
         from sklearn.base import clone
         from sklearn.metrics import f1_score
         from sklearn.model_selection import StratifiedKFold

@@ -26,12 +26,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
 from typing import Any, NamedTuple
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import scipy.sparse as sp
 
 from . import scoring
 from .corpus import TOPICS
 from .errors import NotFittedError, UnknownArticleError
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 __all__ = ["Related", "RelatedIndex", "RelatedSettings", "NO_DATE"]
 
@@ -166,10 +170,10 @@ class RelatedIndex:
     def fit(self, X: sp.spmatrix, ids: Sequence[str], *, dates: Sequence[dt.date | None] | None = None,
             topics: Sequence[str | None] | None = None) -> RelatedIndex:
         """Index L2-normalised rows ``X`` under ``ids``, with optional dates and topics."""
-        X = sp.csr_matrix(X, dtype=np.float32)
+        X = _sparse().csr_matrix(X, dtype=np.float32)
         if X.shape[0] != len(ids):
             raise ValueError(f"{X.shape[0]} rows but {len(ids)} ids")
-        self.matrix_ = X
+        self._rows, self.shape_ = _arrays(X), X.shape
         self.ids_ = np.array(ids, dtype=object)
         self.days_ = np.array([day_number(d) for d in dates] if dates is not None
                               else [NO_DATE] * len(ids), dtype=np.int32)
@@ -183,12 +187,11 @@ class RelatedIndex:
             dup = next(i for i in self.ids_ if i in seen or seen.add(i))
             raise ValueError(f"duplicate article id {dup!r}")
         self.row_of_ = {article_id: row for row, article_id in enumerate(self.ids_)}
-        df = np.bincount(self.matrix_.indices, minlength=self.matrix_.shape[1])
+        df = np.bincount(self._rows[1], minlength=self.shape_[1])
         limit = max(self.candidate_max_df * len(self.ids_), _MIN_COMMON_DF) \
             if self.candidate_max_df is not None else np.inf
         self.common_terms_ = df > limit
-        # The kernels take plain arrays; int64 offsets keep one compiled signature.
-        self._rows = _arrays(self.matrix_)
+        self._matrix = None
         self._postings: tuple[np.ndarray, ...] | None = None
         self._ops: Any = scoring
         self._asked_once = False
@@ -206,11 +209,21 @@ class RelatedIndex:
         return self._postings
 
     @property
+    def matrix_(self) -> sp.csr_matrix:
+        """The archive's TF-IDF rows (L2-normalised), row ``i`` for ``ids_[i]``. Built on
+        first use from the index arrays: answering by id needs no SciPy (0.3 s to import)."""
+        self._check_fitted()
+        if self._matrix is None:
+            indptr, indices, data = self._rows
+            self._matrix = _sparse().csr_matrix((data, indices, indptr), shape=self.shape_)
+        return self._matrix
+
+    @property
     def postings_(self) -> sp.csc_matrix:
         """The archive matrix term-major: column ``t`` lists the articles holding term ``t``."""
         self._check_fitted()
         indptr, indices, data = self._build_postings()
-        return sp.csc_matrix((data, indices, indptr), shape=self.matrix_.shape)
+        return _sparse().csc_matrix((data, indices, indptr), shape=self.shape_)
 
     def warm(self) -> RelatedIndex:
         """Build the postings and load the compiled kernels now (a query would do it on
@@ -232,7 +245,7 @@ class RelatedIndex:
         """
         if self._postings is None and self._ops is scoring and not self._asked_once:
             self._asked_once = True
-            found = scoring.column_postings(*self._rows, terms, self.matrix_.shape[1])
+            found = scoring.column_postings(*self._rows, terms, self.shape_[1])
             return found, np.arange(len(terms), dtype=np.int32)
         return self._build_postings(), terms
 
@@ -240,11 +253,12 @@ class RelatedIndex:
         state = dict(self.__dict__)
         for name in ("_scratch", "_postings_lock", "_ops"):  # per process, not shipped
             state.pop(name, None)
+        state["_matrix"] = None  # a view of _rows, rebuilt on use
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        if "matrix_" in state:
+        if "_rows" in state:
             self._scratch = threading.local()
             self._postings_lock = threading.Lock()
             self._ops = scoring if self._postings is None else _compiled_kernels()
@@ -252,7 +266,7 @@ class RelatedIndex:
     def _buffers(self) -> threading.local:
         """This thread's zeroed scratch for the kernels, sized to the index."""
         buffers = self._scratch
-        shape = self.matrix_.shape
+        shape = self.shape_
         if getattr(buffers, "shape", None) != shape:
             buffers.scores = np.zeros(shape[0], dtype=np.float32)
             buffers.dense = np.zeros(shape[1], dtype=np.float64)
@@ -267,7 +281,8 @@ class RelatedIndex:
         if clash:
             raise ValueError(f"article id(s) already in the archive: {', '.join(map(str, clash[:5]))}")
         extra = RelatedIndex().fit(X, ids, dates=dates, topics=topics)
-        self.matrix_ = sp.vstack([self.matrix_, extra.matrix_], format="csr")
+        matrix = _sparse().vstack([self.matrix_, extra.matrix_], format="csr")
+        self._rows, self.shape_ = _arrays(matrix), matrix.shape
         self.ids_ = np.concatenate([self.ids_, extra.ids_])
         self.days_ = np.concatenate([self.days_, extra.days_])
         self.topics_ = np.concatenate([self.topics_, extra.topics_])
@@ -279,7 +294,7 @@ class RelatedIndex:
         self.topics_ = _topic_codes(topics)
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "matrix_"):
+        if not hasattr(self, "_rows"):
             raise NotFittedError("this RelatedIndex is not fitted yet; call fit(X, ids) first")
 
     def __len__(self) -> int:
@@ -311,7 +326,7 @@ class RelatedIndex:
                           **overrides: Any) -> Related:
         """Related articles for a new, vectorized text dated ``date`` (default: today)."""
         self._check_fitted()
-        vector = sp.csr_matrix(vector, dtype=np.float32)
+        vector = _sparse().csr_matrix(vector, dtype=np.float32)
         day = day_number(date or dt.date.today())
         return self._query(vector.indices.astype(np.int32), vector.data, None, day,
                            self._settings(k, overrides), rules)
@@ -369,7 +384,8 @@ class RelatedIndex:
         """Cosine of ``vector`` with every archived article (a plain sparse product: for
         inspection and tests, not the query path)."""
         self._check_fitted()
-        return np.asarray(self.matrix_ @ sp.csr_matrix(vector).T.toarray(), dtype=np.float32).ravel()
+        vector = _sparse().csr_matrix(vector)
+        return np.asarray(self.matrix_ @ vector.T.toarray(), dtype=np.float32).ravel()
 
     def _dots(self, terms: np.ndarray, weights: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Exact cosines of the query with archive rows (float64, bit-identical for every
@@ -481,7 +497,7 @@ class RelatedIndex:
         """Columns of the ``n`` terms that contribute most to the cosine of ``vector``
         with an archived article (only columns below ``max_column``)."""
         other = self.matrix_[self.row(article_id)]
-        product = sp.csr_matrix(vector).multiply(other).tocsr()
+        product = _sparse().csr_matrix(vector).multiply(other).tocsr()
         cols, vals = product.indices, product.data
         if max_column is not None:
             cols, vals = cols[cols < max_column], vals[cols < max_column]
@@ -493,9 +509,10 @@ class RelatedIndex:
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Plain arrays for saving (no pickle needed to read them back)."""
         self._check_fitted()
-        return {"matrix_data": self.matrix_.data, "matrix_indices": self.matrix_.indices,
-                "matrix_indptr": self.matrix_.indptr,
-                "matrix_shape": np.array(self.matrix_.shape, dtype=np.int64),
+        indptr, indices, data = self._rows
+        return {"matrix_data": data, "matrix_indices": indices,
+                "matrix_indptr": indptr.astype(np.int32 if indptr[-1] < 2**31 else np.int64),
+                "matrix_shape": np.array(self.shape_, dtype=np.int64),
                 "ids": self.ids_.astype(str), "days": self.days_, "topics": self.topics_}
 
     @classmethod
@@ -504,14 +521,22 @@ class RelatedIndex:
         """Rebuild an index saved with :meth:`to_arrays` (``defer_postings``: see
         :meth:`_gathering_postings`)."""
         index = cls(settings, **params)
-        shape = tuple(int(v) for v in arrays["matrix_shape"])
-        index.matrix_ = sp.csr_matrix((arrays["matrix_data"], arrays["matrix_indices"],
-                                       arrays["matrix_indptr"]), shape=shape)
+        index.shape_ = tuple(int(v) for v in arrays["matrix_shape"])
+        index._rows = (np.asarray(arrays["matrix_indptr"], dtype=np.int64),
+                       np.asarray(arrays["matrix_indices"], dtype=np.int32),
+                       np.asarray(arrays["matrix_data"], dtype=np.float32))
         index.ids_ = np.array(arrays["ids"], dtype=object)
         index.days_ = np.asarray(arrays["days"], dtype=np.int32)
         index.topics_ = np.asarray(arrays["topics"], dtype=np.int8)
         index._reindex(defer_postings)
         return index
+
+
+def _sparse() -> Any:
+    """:mod:`scipy.sparse`, imported where needed: a one-question process never needs it."""
+    import scipy.sparse
+
+    return scipy.sparse
 
 
 def _compiled_kernels() -> Any:
@@ -521,7 +546,7 @@ def _compiled_kernels() -> Any:
     return kernels
 
 
-def _arrays(matrix: sp.spmatrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _arrays(matrix: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A compressed sparse matrix as the (offsets, indices, values) the kernels take."""
     return (np.asarray(matrix.indptr, dtype=np.int64), np.asarray(matrix.indices, dtype=np.int32),
             np.asarray(matrix.data, dtype=np.float32))
