@@ -258,7 +258,9 @@ class NewsModel:
 
     @staticmethod
     def _rules(pin_ids: Sequence[str], exclude_ids: Sequence[str], exclude_topics: Sequence[str],
-               require_topics: Sequence[str]) -> EditorRules:
+               require_topics: Sequence[str]) -> EditorRules | None:
+        if not (pin_ids or exclude_ids or exclude_topics or require_topics):
+            return None  # no editor's rule: the common case
         for topic in [*exclude_topics, *require_topics]:
             if topic not in TOPICS:
                 raise ValueError(f"unknown topic {topic!r}; expected one of {', '.join(TOPICS)}")

@@ -18,6 +18,7 @@ several threads, so batch and single calls agree.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import os
 import threading
@@ -124,6 +125,15 @@ class RelatedSettings:
         return replace(self, **overrides) if overrides else self
 
 
+_DEFAULT_SETTINGS = RelatedSettings()
+
+
+@functools.lru_cache(maxsize=256)
+def _updated(settings: RelatedSettings, overrides: tuple[tuple[str, Any], ...]) -> RelatedSettings:
+    """``settings.updated(**overrides)``, remembered: a page render asks the same few."""
+    return settings.updated(**dict(overrides))
+
+
 @dataclass(frozen=True)
 class EditorRules:
     """Editors' per-query control: pinned ids first, excluded ids and topics."""
@@ -132,6 +142,9 @@ class EditorRules:
     exclude_ids: frozenset[str] = frozenset()
     exclude_topics: frozenset[str] = frozenset()
     require_topics: frozenset[str] = frozenset()
+
+
+_NO_RULES = EditorRules()
 
 
 class RelatedIndex:
@@ -313,7 +326,12 @@ class RelatedIndex:
     def _settings(self, k: int | None, overrides: dict[str, Any]) -> RelatedSettings:
         if k is not None:
             overrides = {**overrides, "k": k}
-        return (self.settings or RelatedSettings()).updated(**overrides)
+        try:
+            return _updated(self.settings or _DEFAULT_SETTINGS, tuple(sorted(overrides.items())))
+        except TypeError as exc:  # an unhashable override value: validate it uncached
+            if "unhashable" not in str(exc):
+                raise
+            return (self.settings or _DEFAULT_SETTINGS).updated(**overrides)
 
     def similar(self, article_id: str, k: int | None = None, *, rules: EditorRules | None = None,
                 **overrides: Any) -> Related:
@@ -397,7 +415,7 @@ class RelatedIndex:
 
     def _finish(self, terms: np.ndarray, weights: np.ndarray, row: int | None, day: int,
                 cands: np.ndarray, settings: RelatedSettings, rules: EditorRules | None) -> Related:
-        rules = rules or EditorRules()
+        rules = rules or _NO_RULES
         cands = cands[self._allowed(cands, row, day, settings, rules)]
         raw = self._dots(terms, weights, cands)
         keep = raw >= max(settings.min_score, 1e-9)
