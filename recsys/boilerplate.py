@@ -35,7 +35,7 @@ __all__ = ["site_of", "learn_lines", "remove_lines", "learn_site_runs", "remove_
 _WORD = re.compile(r"\w+")
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _HASHES: dict[str, int] = {}  # word -> hash, per process
-_MAX_CACHED = 2_000_000
+_MAX_CACHED = 300_000  # words; the cache is per process, and so is its memory
 
 
 def site_of(item: object) -> str | None:

@@ -10,6 +10,7 @@ L2-normalised row per article, so a dot product of two rows is their cosine.
 from __future__ import annotations
 
 import re
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -298,7 +299,10 @@ class TermCounter(TransformerMixin, BaseEstimator):
             # than stay resident in a reusable pool for the rest of training. loky's
             # executor, unlike the standard library's spawn, does not re-run the caller's
             # script in the workers (no ``if __name__ == "__main__"`` guard needed).
-            with ProcessPoolExecutor(jobs) as pool:
+            with warnings.catch_warnings(), ProcessPoolExecutor(jobs) as pool:
+                # loky restarts a worker whose memory grew by 300 MB (its word caches, on
+                # big archives) and warns of a "memory leak": the work is not lost.
+                warnings.filterwarnings("ignore", message="A worker stopped while some jobs")
                 parts = pool.map(self._count_part, [documents[a:b] for a, b in shares],
                                  [None if cuts is None else cuts[a:b] for a, b in shares],
                                  [first_weight != 1] * len(shares), [prepare] * len(shares))
