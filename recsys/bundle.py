@@ -92,7 +92,10 @@ def _fsync(path: Path) -> None:
 def _write_files(model: NewsModel, folder: Path) -> dict[str, dict[str, Any]]:
     import joblib
 
-    joblib.dump({name: getattr(model, name) for name in _MODEL_PARTS}, folder / _MODEL_FILE)
+    # zlib level 3: 56 -> 34 MB at 60k articles (the vocabulary and term lists compress;
+    # the LSA components do not), for +0.5 s on an eager load; a lazy one never reads it.
+    joblib.dump({name: getattr(model, name) for name in _MODEL_PARTS}, folder / _MODEL_FILE,
+                compress=("zlib", 3))
     table = model.archive
     columns = [table[f"{name}s" if name != "labelled" else name] for name in _ARCHIVE_FIELDS]
     offsets = [0]

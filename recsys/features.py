@@ -139,7 +139,7 @@ def lead_end(body: str, chars: int | None) -> int:
 
 
 _PARALLEL_MIN_DOCS = 5000  # below this, starting worker processes costs more than it saves
-_SHARE_DOCS = 4000  # documents per counting task: small shares keep memory flat
+_SHARE_DOCS = 2000  # documents per counting task: small shares keep memory flat
 
 
 def _more_readable(word: str, other: str) -> bool:
