@@ -183,30 +183,19 @@ class RelatedIndex:
     def fit(self, X: sp.spmatrix, ids: Sequence[str], *, dates: Sequence[dt.date | None] | None = None,
             topics: Sequence[str | None] | None = None) -> RelatedIndex:
         """Index L2-normalised rows ``X`` under ``ids``, with optional dates and topics."""
-        X = _sparse().csr_matrix(X, dtype=np.float32)
-        if X.shape[0] != len(ids):
-            raise ValueError(f"{X.shape[0]} rows but {len(ids)} ids")
+        X, self.ids_, self.days_, self.topics_ = _indexed_fields(X, ids, dates, topics)
         self._rows, self.shape_ = _arrays(X), X.shape
-        self.ids_ = np.array(ids, dtype=object)
-        self.days_ = np.array([day_number(d) for d in dates] if dates is not None
-                              else [NO_DATE] * len(ids), dtype=np.int32)
-        self.topics_ = _topic_codes(topics if topics is not None else [None] * len(ids))
         self._reindex()
         return self
 
     def _reindex(self, defer_postings: bool = False) -> None:
-        if len(set(self.ids_)) != len(self.ids_):
-            seen: set[str] = set()
-            dup = next(i for i in self.ids_ if i in seen or seen.add(i))
-            raise ValueError(f"duplicate article id {dup!r}")
-        self.row_of_ = {article_id: row for row, article_id in enumerate(self.ids_)}
+        self.row_of_ = _row_of(self.ids_)
         df = np.bincount(self._rows[1], minlength=self.shape_[1])
         limit = max(self.candidate_max_df * len(self.ids_), _MIN_COMMON_DF) \
             if self.candidate_max_df is not None else np.inf
         self.common_terms_ = df > limit
         self._matrix = None
         self._postings: tuple[np.ndarray, ...] | None = None
-        self._ops: Any = scoring
         self._asked_once = False
         self._postings_lock = threading.Lock()
         self._scratch = threading.local()
@@ -218,8 +207,12 @@ class RelatedIndex:
         with self._postings_lock:
             if self._postings is None:
                 self._postings = _arrays(self.matrix_.tocsc())
-                self._ops = _compiled_kernels()
         return self._postings
+
+    @property
+    def _ops(self) -> Any:
+        """The scoring steps: compiled once the postings are built, NumPy before."""
+        return scoring if self._postings is None else _compiled_kernels()
 
     @property
     def matrix_(self) -> sp.csr_matrix:
@@ -256,7 +249,7 @@ class RelatedIndex:
         full postings and loads the compiled kernels. Both give the same arrays for those
         terms, so the same candidates.
         """
-        if self._postings is None and self._ops is scoring and not self._asked_once:
+        if self._postings is None and not self._asked_once:
             self._asked_once = True
             found = scoring.column_postings(*self._rows, terms, self.shape_[1])
             return found, np.arange(len(terms), dtype=np.int32)
@@ -264,7 +257,7 @@ class RelatedIndex:
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        for name in ("_scratch", "_postings_lock", "_ops"):  # per process, not shipped
+        for name in ("_scratch", "_postings_lock"):  # per process, not shipped
             state.pop(name, None)
         state["_matrix"] = None  # a view of _rows, rebuilt on use
         return state
@@ -274,7 +267,6 @@ class RelatedIndex:
         if "_rows" in state:
             self._scratch = threading.local()
             self._postings_lock = threading.Lock()
-            self._ops = scoring if self._postings is None else _compiled_kernels()
 
     def _buffers(self) -> threading.local:
         """This thread's zeroed scratch for the kernels, sized to the index."""
@@ -293,12 +285,13 @@ class RelatedIndex:
         clash = [i for i in ids if i in self.row_of_]
         if clash:
             raise ValueError(f"article id(s) already in the archive: {', '.join(map(str, clash[:5]))}")
-        extra = RelatedIndex().fit(X, ids, dates=dates, topics=topics)
-        matrix = _sparse().vstack([self.matrix_, extra.matrix_], format="csr")
+        X, new_ids, days, topic_codes = _indexed_fields(X, ids, dates, topics)
+        _row_of(new_ids)  # duplicates among the new ids: refused before anything changes
+        matrix = _sparse().vstack([self.matrix_, X], format="csr")
         self._rows, self.shape_ = _arrays(matrix), matrix.shape
-        self.ids_ = np.concatenate([self.ids_, extra.ids_])
-        self.days_ = np.concatenate([self.days_, extra.days_])
-        self.topics_ = np.concatenate([self.topics_, extra.topics_])
+        self.ids_ = np.concatenate([self.ids_, new_ids])
+        self.days_ = np.concatenate([self.days_, days])
+        self.topics_ = np.concatenate([self.topics_, topic_codes])
         self._reindex()
         return self
 
@@ -326,12 +319,7 @@ class RelatedIndex:
     def _settings(self, k: int | None, overrides: dict[str, Any]) -> RelatedSettings:
         if k is not None:
             overrides = {**overrides, "k": k}
-        try:
-            return _updated(self.settings or _DEFAULT_SETTINGS, tuple(sorted(overrides.items())))
-        except TypeError as exc:  # an unhashable override value: validate it uncached
-            if "unhashable" not in str(exc):
-                raise
-            return (self.settings or _DEFAULT_SETTINGS).updated(**overrides)
+        return _updated(self.settings or _DEFAULT_SETTINGS, tuple(sorted(overrides.items())))
 
     def similar(self, article_id: str, k: int | None = None, *, rules: EditorRules | None = None,
                 **overrides: Any) -> Related:
@@ -416,7 +404,7 @@ class RelatedIndex:
     def _finish(self, terms: np.ndarray, weights: np.ndarray, row: int | None, day: int,
                 cands: np.ndarray, settings: RelatedSettings, rules: EditorRules | None) -> Related:
         rules = rules or _NO_RULES
-        cands = cands[self._allowed(cands, row, day, settings, rules)]
+        cands = cands[self._allowed(cands, day, settings, rules)]
         raw = self._dots(terms, weights, cands)
         keep = raw >= max(settings.min_score, 1e-9)
         if settings.duplicate_threshold is not None:
@@ -424,22 +412,21 @@ class RelatedIndex:
         cands, raw = cands[keep], raw[keep]
         scores = raw if settings.half_life_days is None else raw * self._decay(cands, day, settings)
         order = np.lexsort((cands, -scores))
-        cands, raw, scores = cands[order], raw[order], scores[order]
+        cands, scores = cands[order], scores[order]
         chosen = self._select(cands, scores, settings)
         cands, scores = cands[chosen], scores[chosen]
         if len(cands) < settings.min_count:
             cands, scores = cands[:0], scores[:0]
         return self._pin(terms, weights, row, cands, scores, settings, rules)
 
-    def _allowed(self, cands: np.ndarray, row: int | None, day: int, settings: RelatedSettings,
+    def _allowed(self, cands: np.ndarray, day: int, settings: RelatedSettings,
                  rules: EditorRules) -> np.ndarray | slice:
+        """Which candidates pass the date and editors' filters (the query's own row never
+        comes out of gathering)."""
         if not (settings.before_only or settings.max_age_days is not None or rules.exclude_ids
                 or rules.exclude_topics or rules.require_topics):
-            return slice(None)  # the common case: nothing to filter (the query row never
-            # comes out of gathering)
+            return slice(None)  # the common case: nothing to filter
         ok = np.ones(len(cands), dtype=bool)
-        if row is not None:
-            ok &= cands != row
         days = self.days_[cands]
         dated = days != NO_DATE
         if day != NO_DATE:
@@ -548,6 +535,28 @@ class RelatedIndex:
         index.topics_ = np.asarray(arrays["topics"], dtype=np.int8)
         index._reindex(defer_postings)
         return index
+
+
+def _row_of(ids: np.ndarray) -> dict[str, int]:
+    """Each id's row; a repeated id is an error."""
+    row_of = {article_id: row for row, article_id in enumerate(ids)}
+    if len(row_of) != len(ids):
+        seen: set[str] = set()
+        dup = next(i for i in ids if i in seen or seen.add(i))
+        raise ValueError(f"duplicate article id {dup!r}")
+    return row_of
+
+
+def _indexed_fields(X: Any, ids: Sequence[str], dates: Sequence[dt.date | None] | None,
+                    topics: Sequence[str | None] | None) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray]:
+    """Rows as float32 CSR, and the ids, day numbers and topic codes to index them by."""
+    X = _sparse().csr_matrix(X, dtype=np.float32)
+    if X.shape[0] != len(ids):
+        raise ValueError(f"{X.shape[0]} rows but {len(ids)} ids")
+    days = np.array([day_number(d) for d in dates] if dates is not None else [NO_DATE] * len(ids),
+                    dtype=np.int32)
+    return (X, np.array(ids, dtype=object), days,
+            _topic_codes(topics if topics is not None else [None] * len(ids)))
 
 
 def _sparse() -> Any:

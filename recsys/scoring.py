@@ -64,14 +64,9 @@ def exact_scores(indptr, indices, data, rows, terms, weights, dense):
 
 
 def _dots_with(indptr, indices, data, row, others, dense) -> np.ndarray:
-    """Cosines of one row with each of ``others``."""
+    """Cosines of one row with each of ``others``: that row is the query."""
     span = slice(indptr[row], indptr[row + 1])
-    dense[indices[span]] = data[span]
-    owner, positions = entries(indptr, others)
-    out = np.bincount(owner, weights=data[positions] * dense[indices[positions]],
-                      minlength=len(others))
-    dense[indices[span]] = 0.0
-    return out
+    return exact_scores(indptr, indices, data, others, indices[span], data[span], dense)
 
 
 def first_distinct(indptr, indices, data, rows, k, threshold, dense):
