@@ -43,6 +43,16 @@ def show(profile: cProfile.Profile, top: int, save: Path | None) -> None:
         print("\n".join(line for line in buffer.getvalue().splitlines() if line.strip())[:20000])
 
 
+def profile_calls(profile: cProfile.Profile, call, queries: list, warmup: int = 30) -> None:
+    """``call(query, k=10)`` for each query, profiling all but the first ``warmup``."""
+    for query in queries[:warmup]:
+        call(query, k=10)
+    profile.enable()
+    for query in queries[warmup:]:
+        call(query, k=10)
+    profile.disable()
+
+
 def memory_by_stage(archive: list) -> int:
     """Peak resident memory (this process and its workers) during each stage that
     ``NewsModel.train`` announces through its progress callback."""
@@ -139,7 +149,7 @@ def main() -> int:
         for micros, name in rows[:25]:
             print(f"{micros:>10,}  {name}")
         profile.enable()
-        model = recsys.load_bundle(bundle)
+        model = recsys.load_bundle(bundle, lazy=True)  # as `recsys recommend` loads it
         model.related(str(model.index.ids_[0]), k=10)
         profile.disable()
         return show(profile, args.top, args.save) or 0
@@ -149,22 +159,11 @@ def main() -> int:
     ids = model.index.ids_
     if args.what == "query":
         picks = [str(ids[r]) for r in rng.choice(len(ids), size=args.queries + 30, replace=False)]
-        for article_id in picks[:30]:
-            model.related(article_id, k=10)
-        profile.enable()
-        for article_id in picks[30:]:
-            model.related(article_id, k=10)
-        profile.disable()
+        profile_calls(profile, model.related, picks)
     elif args.what == "text":
         if not need_articles:
             real = bench.read_real(data_dir)
-        texts = bench.make_query_texts(real, args.queries + 30, args.seed)
-        for text in texts[:30]:
-            model.related_to(text, k=10)
-        profile.enable()
-        for text in texts[30:]:
-            model.related_to(text, k=10)
-        profile.disable()
+        profile_calls(profile, model.related_to, bench.make_query_texts(real, args.queries + 30, args.seed))
     else:  # batch
         rows = np.sort(rng.choice(len(ids), size=min(args.rows, len(ids)), replace=False))
         picks = [str(ids[r]) for r in rows]
