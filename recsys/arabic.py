@@ -236,7 +236,6 @@ def raw_words(text: str, *, strip_markup: bool = True) -> list[str]:
     return _RAW_WORD.findall(text)
 
 
-@functools.lru_cache(maxsize=1 << 18)  # per process: worker processes count many shares
 def word_terms(word: str, *, stem: str | None = "light10", stop_words: bool = True,
                split_glued: bool = True, alef: bool = True, alef_maqsura: bool = True,
                taa_marbuta: bool = True, hamza_seats: bool = False,

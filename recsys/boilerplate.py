@@ -18,7 +18,7 @@ based, so every process finds the same runs.
 
 from __future__ import annotations
 
-import re
+import functools
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -32,10 +32,9 @@ from .corpus import Article
 __all__ = ["site_of", "learn_lines", "remove_lines", "learn_site_runs", "remove_site_runs",
            "BodyCleaner"]
 
-_WORD = re.compile(r"\w+")
 _MIX = np.uint64(0x9E3779B97F4A7C15)
-_HASHES: dict[str, int] = {}  # word -> hash, per process
-_MAX_CACHED = 300_000  # words; the cache is per process, and so is its memory
+_BASE = np.uint64(0x100000001B3)  # odd, so invertible modulo 2**64
+_INVERSE = np.uint64(pow(int(_BASE), -1, 2**64))
 
 
 def site_of(item: object) -> str | None:
@@ -107,28 +106,52 @@ def _site_key(site: str) -> np.uint64:
         return np.uint64(zlib.crc32(site.encode("utf-8", "surrogatepass")) + 1) * _MIX
 
 
-def _word_hashes(words: list[str]) -> np.ndarray:
-    """Stable 63-bit hashes of words (the same in every process, unlike ``hash``)."""
-    if len(_HASHES) > _MAX_CACHED:
-        _HASHES.clear()
-    for word in set(words).difference(_HASHES):
-        data = word.encode("utf-8", "surrogatepass")
-        _HASHES[word] = (zlib.crc32(data) << 31) ^ zlib.adler32(data)
-    return np.fromiter(map(_HASHES.__getitem__, words), dtype=np.int64,
-                       count=len(words)).view(np.uint64)
+@functools.lru_cache(maxsize=1)
+def _word_chars() -> np.ndarray:
+    """Which code points ``\\w`` matches (letters, digits, underscore), as a table."""
+    return np.array([chr(c).isalnum() for c in range(0x110000)], dtype=bool) | (
+        np.arange(0x110000) == ord("_"))
 
 
-def _run_keys(body: str, site: str, size: int) -> np.ndarray:
-    """Order-sensitive hashes, mixed with the site, of every run of ``size`` words of
-    ``body``, in text order."""
-    hashes = _word_hashes(_WORD.findall(body))
+class _Powers:
+    """``_BASE ** i`` and its inverse modulo 2**64 (``_BASE`` is odd), grown on demand."""
+
+    def __init__(self) -> None:
+        self.up = self.down = np.ones(1, dtype=np.uint64)
+
+    def upto(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if len(self.up) < n:
+            size = max(n, 2 * len(self.up))
+            one = np.ones(1, dtype=np.uint64)
+            self.up = np.concatenate([one, np.cumprod(np.full(size - 1, _BASE))])
+            self.down = np.concatenate([one, np.cumprod(np.full(size - 1, _INVERSE))])
+        return self.up[:n], self.down[:n]
+
+
+_POWERS = _Powers()
+
+
+def _words(body: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``\\w+`` words of ``body``: their start and end offsets, and stable 64-bit
+    hashes of them (polynomial over code points, the same in every process), computed
+    with array operations rather than per word."""
+    codes = np.frombuffer(body.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    edges = np.flatnonzero(np.diff(_word_chars()[codes], prepend=False, append=False))
+    starts, ends = edges[::2], edges[1::2]
+    up, down = _POWERS.upto(len(codes))
+    prefix = np.concatenate([[np.uint64(0)], np.cumsum(codes * up, dtype=np.uint64)])
+    return starts, ends, (prefix[ends] - prefix[starts]) * down[starts]
+
+
+def _run_keys(hashes: np.ndarray, site: str, size: int) -> np.ndarray:
+    """Order-sensitive hashes, mixed with the site, of every run of ``size`` consecutive
+    word ``hashes``, in text order."""
     n = len(hashes) - size + 1
     if n <= 0:
         return np.empty(0, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        keys = np.zeros(n, dtype=np.uint64)
-        for j in range(size):
-            keys = (keys * np.uint64(1000003)) ^ (hashes[j:j + n] * (_MIX + np.uint64(2 * j + 1)))
+    keys = np.zeros(n, dtype=np.uint64)
+    for j in range(size):
+        keys = (keys * np.uint64(1000003)) ^ (hashes[j:j + n] * (_MIX + np.uint64(2 * j + 1)))
     return keys ^ _site_key(site)
 
 
@@ -156,8 +179,8 @@ def learn_site_runs(bodies: Sequence[str], sites: Sequence[str | None], size: in
         need = max(min_docs, int(np.ceil(share * len(rows))))
         if len(rows) < need:
             continue  # no run can recur often enough
-        keys = np.concatenate([np.unique(_run_keys(remove_lines(bodies[i], lines), site, size))
-                               for i in rows])
+        keys = np.concatenate([np.unique(_run_keys(_words(remove_lines(bodies[i], lines))[2],
+                                                   site, size)) for i in rows])
         unique, counts = np.unique(keys, return_counts=True)
         if (counts >= need).any():
             found.append(unique[counts >= need])
@@ -172,7 +195,8 @@ def remove_site_runs(body: str, site: str | None, runs: np.ndarray, size: int) -
     newline if it spanned one)."""
     if site is None or len(runs) == 0:
         return body
-    keys = _run_keys(body, site, size)
+    starts, ends, hashes = _words(body)
+    keys = _run_keys(hashes, site, size)
     if len(keys) == 0:
         return body
     pos = np.minimum(np.searchsorted(runs, keys), len(runs) - 1)
@@ -184,10 +208,9 @@ def remove_site_runs(body: str, site: str | None, runs: np.ndarray, size: int) -
     np.add.at(covered, hit + size, -1)
     covered = np.concatenate([[False], np.cumsum(covered[:-1]) > 0, [False]])
     edges = np.flatnonzero(np.diff(covered.astype(np.int8)))
-    spans = [m.span() for m in _WORD.finditer(body)]
     pieces, last = [], 0
     for first, final in zip(edges[::2], edges[1::2] - 1):  # word runs to cut, inclusive
-        start, end = spans[first][0], spans[final][1]
+        start, end = starts[first], ends[final]
         pieces.append(body[last:start])
         pieces.append("\n" if "\n" in body[start:end] else " ")
         last = end

@@ -79,14 +79,34 @@ class ArabicAnalyzer(BaseEstimator):
         self.hamza_seats = hamza_seats
         self.min_length = min_length
         self.strip_markup = strip_markup
-        self._cache: dict[str, tuple[str, ...]] = {}
+
+    def _known(self) -> dict[str, tuple[str, ...]]:
+        # One cache per process and settings, so that it outlives this (unpickled) copy:
+        # the counting processes receive a fresh analyzer with every share.
+        key = (self.stem, self.stop_words, self.split_glued, self.alef, self.alef_maqsura,
+               self.taa_marbuta, self.hamza_seats, self.min_length)
+        known = _KNOWN_WORDS.setdefault(key, {})
+        if len(known) > _MAX_KNOWN_WORDS:
+            known.clear()
+        return known
 
     def terms(self, word: str) -> tuple[str, ...]:
         """The terms of one raw word (see :func:`recsys.arabic.word_terms`)."""
-        return word_terms(word, stem=self.stem, stop_words=self.stop_words,
-                          split_glued=self.split_glued, alef=self.alef,
-                          alef_maqsura=self.alef_maqsura, taa_marbuta=self.taa_marbuta,
-                          hamza_seats=self.hamza_seats, min_length=self.min_length)
+        return self.terms_of([word])[0]
+
+    def terms_of(self, words: Iterable[str]) -> list[tuple[str, ...]]:
+        """The terms of each of ``words``, cached per process."""
+        known = self._known()
+        words = list(words)
+        found = list(map(known.get, words))
+        if None in found:
+            for i in [i for i, terms in enumerate(found) if terms is None]:
+                found[i] = known[words[i]] = word_terms(
+                    words[i], stem=self.stem, stop_words=self.stop_words,
+                    split_glued=self.split_glued, alef=self.alef,
+                    alef_maqsura=self.alef_maqsura, taa_marbuta=self.taa_marbuta,
+                    hamza_seats=self.hamza_seats, min_length=self.min_length)
+        return found
 
     def raw_words(self, text: str) -> list[str]:
         """The words of ``text`` as written (see :func:`recsys.arabic.raw_words`).
@@ -95,15 +115,7 @@ class ArabicAnalyzer(BaseEstimator):
 
     def __call__(self, text: str) -> list[str]:
         tokens = self.raw_words(text)
-        cache = self._cache
-        for token in set(tokens).difference(cache):
-            cache[token] = self.terms(token)
-        return [term for token in tokens for term in cache[token]]
-
-    def __getstate__(self) -> dict:
-        state = super().__getstate__()
-        state["_cache"] = {}  # a cache is per process; pickling it would bloat bundles
-        return state
+        return [term for terms in self.terms_of(tokens) for term in terms]
 
 
 def article_fields(articles: Iterable[ArticleLike]) -> tuple[list[str], list[str]]:
@@ -140,6 +152,8 @@ def lead_end(body: str, chars: int | None) -> int:
 
 _PARALLEL_MIN_DOCS = 5000  # below this, starting worker processes costs more than it saves
 _SHARE_DOCS = 2000  # documents per counting task: small shares keep memory flat
+_KNOWN_WORDS: dict[tuple, dict[str, tuple[str, ...]]] = {}  # analyzer settings -> word -> terms
+_MAX_KNOWN_WORDS = 1 << 19  # words per process; beyond, the cache starts over
 
 
 def _more_readable(word: str, other: str) -> bool:
@@ -201,19 +215,20 @@ class TermCounter(TransformerMixin, BaseEstimator):
         self.max_df = max_df
         self.n_jobs = n_jobs
 
-    def _column_of(self, token: str, vocabulary: dict[str, int], grow: bool,
-                   multi: list[tuple[int, ...]]) -> int:
-        """The column of a token's term; -1 for none; for a glued token of several
-        terms, ``-2 - i`` where ``multi[i]`` holds their columns."""
-        cols = []
-        for term in self.analyzer.terms(token):
-            col = vocabulary.setdefault(term, len(vocabulary)) if grow else vocabulary.get(term, -1)
-            if col >= 0:
-                cols.append(col)
-        if len(cols) <= 1:
-            return cols[0] if cols else -1
-        multi.append(tuple(cols))
-        return -1 - len(multi)
+    def _columns_of(self, tokens: list[str], vocabulary: dict[str, int], grow: bool,
+                    multi: list[tuple[int, ...]]) -> list[int]:
+        """Each token's column: -1 for none; for a glued token of several terms,
+        ``-2 - i`` where ``multi[i]`` holds their columns."""
+        found = []
+        for terms in self.analyzer.terms_of(tokens):
+            if grow:
+                cols = [vocabulary.setdefault(term, len(vocabulary)) for term in terms]
+            else:
+                cols = [col for term in terms if (col := vocabulary.get(term, -1)) >= 0]
+            if len(cols) > 1:
+                multi.append(tuple(cols))
+            found.append(-1 - len(multi) if len(cols) > 1 else cols[0] if cols else -1)
+        return found
 
     def _count(self, texts: Iterable[str], vocabulary: dict[str, int], cache: dict[str, int],
                multi: list[tuple[int, ...]], grow: bool) -> sp.csr_matrix:
@@ -225,8 +240,8 @@ class TermCounter(TransformerMixin, BaseEstimator):
             counts = Counter(surface(text))
             cols = list(map(cache.get, counts))  # C-level lookups: the hot loop
             if None in cols:
-                for token in [t for t, c in zip(counts, cols) if c is None]:
-                    cache[token] = self._column_of(token, vocabulary, grow, multi)
+                new = [t for t, c in zip(counts, cols) if c is None]
+                cache.update(zip(new, self._columns_of(new, vocabulary, grow, multi)))
                 cols = list(map(cache.get, counts))
             vals = list(counts.values())
             if min(cols, default=0) < -1:  # glued words: spread over their terms
