@@ -9,11 +9,13 @@ L2-normalised row per article, so a dot product of two rows is their cosine.
 
 from __future__ import annotations
 
+import itertools
 import re
+import uuid
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -162,25 +164,56 @@ def _more_readable(word: str, other: str) -> bool:
     return len(word) < len(other) or (len(word) == len(other) and display_key(word) < display_key(other))
 
 
-def _merge_parts(parts: Iterable[tuple[sp.csr_matrix, list[str], list[str | None]]],
-                 ) -> tuple[sp.csr_matrix, np.ndarray, list[str | None]]:
-    """Stack per-share counts on one vocabulary (first seen, first numbered), consuming
-    the shares as they come so that their term lists do not pile up."""
+@dataclass
+class _Vocabulary:
+    """One process's vocabulary during one fit. It grows share by share, so that a
+    process analyses and numbers a distinct token once, not once per share."""
+
+    terms: dict[str, int] = field(default_factory=dict)
+    columns: dict[str, int] = field(default_factory=dict)  # token -> column (see _columns_of)
+    multi: list[tuple[int, ...]] = field(default_factory=list)
+
+
+_PROCESS = uuid.uuid4().hex  # names this process's vocabularies to the merging parent
+_FITS: dict[str, _Vocabulary] = {}  # fit id -> this process's vocabulary for that fit
+
+
+@dataclass
+class _Share:
+    """A share's counts, on the columns of the vocabulary of the process that counted
+    it, and what that vocabulary gained meanwhile: the parent needs only the news."""
+
+    counts: sp.csr_matrix
+    vocabulary: str  # which process's vocabulary
+    first_term: int  # how many terms it had before
+    new_terms: list[str]
+    new_tokens: list[str]
+    new_columns: list[int]
+
+
+def _merge_parts(shares: Iterable[_Share]) -> tuple[sp.csr_matrix, np.ndarray, list[str | None]]:
+    """Stack the shares' counts on one vocabulary (first seen, first numbered) and pick
+    each term's display word, consuming the shares as they come."""
     vocabulary: dict[str, int] = {}
     words: list[str | None] = []
+    to_merged: dict[str, list[int]] = {}  # a process's columns -> merged columns
     blocks = []
-    for counts, terms, best in parts:
-        mapping = np.empty(len(terms), dtype=np.int64)
-        for i, (term, word) in enumerate(zip(terms, best)):
-            col = mapping[i] = vocabulary.setdefault(term, len(vocabulary))
-            if col == len(words):
-                words.append(word)
-            elif word is not None and (words[col] is None or _more_readable(word, words[col])):
-                words[col] = word
-        blocks.append((counts, mapping))
+    for share in shares:
+        mapping = to_merged.setdefault(share.vocabulary, [])
+        if len(mapping) != share.first_term:
+            raise RuntimeError("a counting process's shares arrived out of order")
+        mapping.extend(vocabulary.setdefault(term, len(vocabulary)) for term in share.new_terms)
+        words.extend([None] * (len(vocabulary) - len(words)))
+        for token, col in zip(share.new_tokens, share.new_columns):
+            if col >= 0:
+                merged = mapping[col]
+                if words[merged] is None or _more_readable(token, words[merged]):
+                    words[merged] = token
+        c = share.counts
+        blocks.append((c.data, np.array(mapping)[c.indices], c.indptr))
     width = len(vocabulary)
-    stacked = sp.vstack([sp.csr_matrix((c.data, mapping[c.indices], c.indptr), shape=(c.shape[0], width))
-                         for c, mapping in blocks], format="csr")
+    stacked = sp.vstack([sp.csr_matrix(b, shape=(len(b[2]) - 1, width)) for b in blocks],
+                        format="csr")
     return stacked, np.array(list(vocabulary), dtype=object), words
 
 
@@ -259,12 +292,11 @@ class TermCounter(TransformerMixin, BaseEstimator):
                              shape=(len(indptr) - 1, len(vocabulary)))
 
     def _count_part(self, documents: Sequence[Any], cuts: Sequence[tuple[int, ...]] | None,
-                    firsts: bool = False, prepare: Prepare | None = None,
-                    ) -> tuple[sp.csr_matrix, list[str], list[str | None]]:
-        """Count a share of the documents with a vocabulary of its own, and pick each
-        term's display word. Rows come in blocks of one row per document: the pieces
-        between consecutive cuts (one block, the whole texts, without ``cuts``), then
-        the documents' first parts (with ``firsts``)."""
+                    firsts: bool, prepare: Prepare | None, fit: str) -> _Share:
+        """Count a share of the documents on this process's vocabulary for ``fit``.
+        Rows come in blocks of one row per document: the pieces between consecutive
+        cuts (one block, the whole texts, without ``cuts``), then the documents' first
+        parts (with ``firsts``)."""
         if prepare is not None:
             documents, cuts = zip(*map(prepare, documents)) if documents else ((), ())
         texts = [_joined(d) for d in documents]
@@ -274,14 +306,15 @@ class TermCounter(TransformerMixin, BaseEstimator):
                      for t, b in zip(texts, bounds)]
         if firsts:
             texts += [d if isinstance(d, str) else d[0] for d in documents]
-        vocabulary: dict[str, int] = {}
-        cache: dict[str, int] = {}
-        counts = self._count(texts, vocabulary, cache, [], grow=True)
-        best: list[str | None] = [None] * len(vocabulary)
-        for word, col in cache.items():
-            if col >= 0 and (best[col] is None or _more_readable(word, best[col])):
-                best[col] = word
-        return counts, list(vocabulary), best
+        if fit not in _FITS:
+            _FITS.clear()  # an earlier fit's vocabulary is of no further use
+        vocab = _FITS.setdefault(fit, _Vocabulary())
+        first_term, first_token = len(vocab.terms), len(vocab.columns)
+        counts = self._count(texts, vocab.terms, vocab.columns, vocab.multi, grow=True)
+        new = list(itertools.islice(vocab.columns.items(), first_token, None))  # dicts keep order
+        return _Share(counts, f"{_PROCESS}-{fit}", first_term,
+                      list(itertools.islice(vocab.terms, first_term, None)),
+                      [token for token, _ in new], [col for _, col in new])
 
     def fit_transform(self, texts: Iterable[str], y: object = None) -> sp.csr_matrix:
         return self.fit_transform_split(list(texts))[1]
@@ -306,6 +339,7 @@ class TermCounter(TransformerMixin, BaseEstimator):
         bodies where they are counted instead of holding cleaned copies.
         """
         n_docs = len(documents)
+        fit = uuid.uuid4().hex
         jobs = effective_n_jobs(self.n_jobs) if n_docs >= _PARALLEL_MIN_DOCS else 1
         size = _SHARE_DOCS if jobs > 1 else max(n_docs, 1)
         shares = [(a, min(a + size, n_docs)) for a in range(0, max(n_docs, 1), size)]
@@ -320,11 +354,13 @@ class TermCounter(TransformerMixin, BaseEstimator):
                 warnings.filterwarnings("ignore", message="A worker stopped while some jobs")
                 parts = pool.map(self._count_part, [documents[a:b] for a, b in shares],
                                  [None if cuts is None else cuts[a:b] for a, b in shares],
-                                 [first_weight != 1] * len(shares), [prepare] * len(shares))
+                                 [first_weight != 1] * len(shares), [prepare] * len(shares),
+                                 [fit] * len(shares))
                 counts, terms, words = _merge_parts(parts)
         else:
             counts, terms, words = _merge_parts([self._count_part(documents, cuts, first_weight != 1,
-                                                                  prepare)])
+                                                                  prepare, fit)])
+            del _FITS[fit]
         # Each share's rows are blocks of its documents: the pieces, then the first parts.
         n_pieces = 1 + (n_cuts if prepare is not None else len(cuts[0]) if cuts else 0)
         sizes = np.array([b - a for a, b in shares])
