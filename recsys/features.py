@@ -158,12 +158,6 @@ _KNOWN_WORDS: dict[tuple, dict[str, tuple[str, ...]]] = {}  # analyzer settings 
 _MAX_KNOWN_WORDS = 1 << 19  # words per process; beyond, the cache starts over
 
 
-def _more_readable(word: str, other: str) -> bool:
-    """Whether ``word`` displays a term better than ``other``: shorter (``قصف`` over
-    ``والقصف``), or as short and keeping taa marbuta or hamza."""
-    return len(word) < len(other) or (len(word) == len(other) and display_key(word) < display_key(other))
-
-
 @dataclass
 class _Vocabulary:
     """One process's vocabulary during one fit. It grows share by share, so that a
@@ -172,6 +166,7 @@ class _Vocabulary:
     terms: dict[str, int] = field(default_factory=dict)
     columns: dict[str, int] = field(default_factory=dict)  # token -> column (see _columns_of)
     multi: list[tuple[int, ...]] = field(default_factory=list)
+    shown: list[tuple | None] = field(default_factory=list)  # column -> display_key of its word
 
 
 _PROCESS = uuid.uuid4().hex  # names this process's vocabularies to the merging parent
@@ -187,34 +182,34 @@ class _Share:
     vocabulary: str  # which process's vocabulary
     first_term: int  # how many terms it had before
     new_terms: list[str]
-    new_tokens: list[str]
-    new_columns: list[int]
+    shown: list[tuple[int, tuple]]  # (column, display_key of its word) where that improved
 
 
 def _merge_parts(shares: Iterable[_Share]) -> tuple[sp.csr_matrix, np.ndarray, list[str | None]]:
     """Stack the shares' counts on one vocabulary (first seen, first numbered) and pick
     each term's display word, consuming the shares as they come."""
     vocabulary: dict[str, int] = {}
-    words: list[str | None] = []
-    to_merged: dict[str, list[int]] = {}  # a process's columns -> merged columns
+    shown: list[tuple | None] = []
+    to_merged: dict[str, np.ndarray] = {}  # a process's columns -> merged columns
     blocks = []
     for share in shares:
-        mapping = to_merged.setdefault(share.vocabulary, [])
+        mapping = to_merged.get(share.vocabulary, np.empty(0, dtype=np.int64))
         if len(mapping) != share.first_term:
             raise RuntimeError("a counting process's shares arrived out of order")
-        mapping.extend(vocabulary.setdefault(term, len(vocabulary)) for term in share.new_terms)
-        words.extend([None] * (len(vocabulary) - len(words)))
-        for token, col in zip(share.new_tokens, share.new_columns):
-            if col >= 0:
-                merged = mapping[col]
-                if words[merged] is None or _more_readable(token, words[merged]):
-                    words[merged] = token
+        mapping = to_merged[share.vocabulary] = np.concatenate([mapping, np.fromiter(
+            (vocabulary.setdefault(term, len(vocabulary)) for term in share.new_terms),
+            dtype=np.int64, count=len(share.new_terms))])
+        shown.extend([None] * (len(vocabulary) - len(shown)))
+        for col, key in share.shown:
+            merged = mapping[col]
+            if shown[merged] is None or key < shown[merged]:
+                shown[merged] = key
         c = share.counts
-        blocks.append((c.data, np.array(mapping)[c.indices], c.indptr))
+        blocks.append((c.data, mapping[c.indices], c.indptr))
     width = len(vocabulary)
     stacked = sp.vstack([sp.csr_matrix(b, shape=(len(b[2]) - 1, width)) for b in blocks],
                         format="csr")
-    return stacked, np.array(list(vocabulary), dtype=object), words
+    return stacked, np.array(list(vocabulary), dtype=object), [k and k[-1] for k in shown]
 
 
 class TermCounter(TransformerMixin, BaseEstimator):
@@ -311,10 +306,16 @@ class TermCounter(TransformerMixin, BaseEstimator):
         vocab = _FITS.setdefault(fit, _Vocabulary())
         first_term, first_token = len(vocab.terms), len(vocab.columns)
         counts = self._count(texts, vocab.terms, vocab.columns, vocab.multi, grow=True)
-        new = list(itertools.islice(vocab.columns.items(), first_token, None))  # dicts keep order
+        # A term shows as its most readable word (see display_key) among its tokens.
+        vocab.shown.extend([None] * (len(vocab.terms) - len(vocab.shown)))
+        improved = {}
+        for token, col in itertools.islice(vocab.columns.items(), first_token, None):  # the new
+            if col >= 0:
+                key = display_key(token)
+                if vocab.shown[col] is None or key < vocab.shown[col]:
+                    vocab.shown[col] = improved[col] = key
         return _Share(counts, f"{_PROCESS}-{fit}", first_term,
-                      list(itertools.islice(vocab.terms, first_term, None)),
-                      [token for token, _ in new], [col for _, col in new])
+                      list(itertools.islice(vocab.terms, first_term, None)), list(improved.items()))
 
     def fit_transform(self, texts: Iterable[str], y: object = None) -> sp.csr_matrix:
         return self.fit_transform_split(list(texts))[1]
