@@ -9,12 +9,13 @@ L2-normalised row per article, so a dot product of two rows is their cosine.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 import uuid
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -156,6 +157,10 @@ _PARALLEL_MIN_DOCS = 5000  # below this, starting worker processes costs more th
 _SHARE_DOCS = 2000  # documents per counting task: small shares keep memory flat
 _KNOWN_WORDS: dict[tuple, dict[str, tuple[str, ...]]] = {}  # analyzer settings -> word -> terms
 _MAX_KNOWN_WORDS = 1 << 19  # words per process; beyond, the cache starts over
+
+
+def _loaded() -> None:
+    """Nothing: a counting process that runs it has imported this module."""
 
 
 @dataclass
@@ -317,13 +322,33 @@ class TermCounter(TransformerMixin, BaseEstimator):
         return _Share(counts, f"{_PROCESS}-{fit}", first_term,
                       list(itertools.islice(vocab.terms, first_term, None)), list(improved.items()))
 
+    @contextlib.contextmanager
+    def processes(self, n_docs: int) -> Iterator[ProcessPoolExecutor | None]:
+        """The processes that will count ``n_docs`` documents (``None``: too few to be
+        worth them), started at once so that they load while the caller prepares."""
+        if n_docs < _PARALLEL_MIN_DOCS or effective_n_jobs(self.n_jobs) == 1:
+            yield None
+            return
+        # Fresh processes that exit when done: their word caches go with them, rather
+        # than stay resident in a reusable pool for the rest of training. loky's
+        # executor, unlike the standard library's spawn, does not re-run the caller's
+        # script in the workers (no ``if __name__ == "__main__"`` guard needed).
+        with warnings.catch_warnings(), ProcessPoolExecutor(effective_n_jobs(self.n_jobs)) as pool:
+            # loky restarts a worker whose memory grew by 300 MB (its word caches, on
+            # big archives) and warns of a "memory leak": the work is not lost.
+            warnings.filterwarnings("ignore", message="A worker stopped while some jobs")
+            for _ in range(pool._max_workers):
+                pool.submit(_loaded)
+            yield pool
+
     def fit_transform(self, texts: Iterable[str], y: object = None) -> sp.csr_matrix:
         return self.fit_transform_split(list(texts))[1]
 
     def fit_transform_split(self, documents: Sequence[Any],
                             cuts: Sequence[tuple[int, ...]] | None = None, *,
                             first_weight: float = 1.0, prepare: Prepare | None = None,
-                            n_cuts: int = 0) -> tuple[list[sp.csr_matrix], sp.csr_matrix]:
+                            n_cuts: int = 0, processes: ProcessPoolExecutor | None = None,
+                            ) -> tuple[list[sp.csr_matrix], sp.csr_matrix]:
         """Fit on documents and return the counts of their heads and of the whole
         documents, from one pass over the text.
 
@@ -338,26 +363,26 @@ class TermCounter(TransformerMixin, BaseEstimator):
         ``prepare``, if given, runs in the counting processes on each record and returns
         ``(document, cuts)`` with ``n_cuts`` cuts: how :class:`ArticleVectorizer` cleans
         bodies where they are counted instead of holding cleaned copies.
+
+        ``processes``, if given, are counting processes the caller started early with
+        :meth:`processes`; otherwise they are started here.
         """
+        if processes is None:
+            with self.processes(len(documents)) as started:
+                if started is not None:
+                    return self.fit_transform_split(documents, cuts, first_weight=first_weight,
+                                                    prepare=prepare, n_cuts=n_cuts,
+                                                    processes=started)
         n_docs = len(documents)
         fit = uuid.uuid4().hex
-        jobs = effective_n_jobs(self.n_jobs) if n_docs >= _PARALLEL_MIN_DOCS else 1
-        size = _SHARE_DOCS if jobs > 1 else max(n_docs, 1)
+        size = _SHARE_DOCS if processes is not None else max(n_docs, 1)
         shares = [(a, min(a + size, n_docs)) for a in range(0, max(n_docs, 1), size)]
-        if jobs > 1:
-            # Fresh processes that exit when done: their word caches go with them, rather
-            # than stay resident in a reusable pool for the rest of training. loky's
-            # executor, unlike the standard library's spawn, does not re-run the caller's
-            # script in the workers (no ``if __name__ == "__main__"`` guard needed).
-            with warnings.catch_warnings(), ProcessPoolExecutor(jobs) as pool:
-                # loky restarts a worker whose memory grew by 300 MB (its word caches, on
-                # big archives) and warns of a "memory leak": the work is not lost.
-                warnings.filterwarnings("ignore", message="A worker stopped while some jobs")
-                parts = pool.map(self._count_part, [documents[a:b] for a, b in shares],
-                                 [None if cuts is None else cuts[a:b] for a, b in shares],
-                                 [first_weight != 1] * len(shares), [prepare] * len(shares),
-                                 [fit] * len(shares))
-                counts, terms, words = _merge_parts(parts)
+        if processes is not None:
+            parts = processes.map(self._count_part, [documents[a:b] for a, b in shares],
+                                  [None if cuts is None else cuts[a:b] for a, b in shares],
+                                  [first_weight != 1] * len(shares), [prepare] * len(shares),
+                                  [fit] * len(shares))
+            counts, terms, words = _merge_parts(parts)
         else:
             counts, terms, words = _merge_parts([self._count_part(documents, cuts, first_weight != 1,
                                                                   prepare, fit)])
@@ -562,7 +587,6 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         if not bodies:
             raise ValueError("cannot fit a vectorizer on no articles")
         sites = [site_of(a) for a in articles]
-        self._learn_boilerplate(bodies, sites)
         analyzer = self.analyzer if self.analyzer is not None else ArabicAnalyzer()
         # Small archives (tests, a first day's feed) cannot meet a min_df meant for
         # thousands of articles; never let it empty the vocabulary.
@@ -572,9 +596,12 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         # with the first body_chars (topic features) and lead_blend_chars (blend).
         levels = sorted({c for c in (body_chars, self.lead_blend_chars if self.lead_blend else None)
                          if c is not None})
-        heads, counts = self.words_.fit_transform_split(
-            list(zip(titles, bodies, sites)), first_weight=self.title_weight,
-            prepare=_CountedArticle(self._cleaner(), tuple(levels)), n_cuts=len(levels))
+        with self.words_.processes(len(bodies)) as processes:  # they load while we learn
+            self._learn_boilerplate(bodies, sites)
+            heads, counts = self.words_.fit_transform_split(
+                list(zip(titles, bodies, sites)), first_weight=self.title_weight,
+                prepare=_CountedArticle(self._cleaner(), tuple(levels)), n_cuts=len(levels),
+                processes=processes)
         head_of = dict(zip(levels, heads))
         del heads
         leads: list[str] = []
