@@ -65,6 +65,11 @@ def friendly_errors(command: Callable) -> Callable:
             return command(*args, **kwargs)
         except typer.Exit:  # click's Exit is a RuntimeError: let it through untouched
             raise
+        except BrokenPipeError:
+            # The reader went away (`recsys recommend ... | head`): nothing to report. Point
+            # stdout at /dev/null so that the interpreter's last flush does not fail again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(code=141) from None  # a shell's status for a writer cut off by SIGPIPE
         except (RecsysError, ValueError, OSError, RuntimeError) as exc:
             _fail(str(exc) or type(exc).__name__)
         except KeyboardInterrupt:

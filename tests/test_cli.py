@@ -121,3 +121,19 @@ def test_errors_are_one_line_without_traceback(trained: Path, tmp_path: Path, ar
     assert message in result.stderr
     assert "Traceback" not in result.output
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_reader_that_goes_away_is_not_an_error(trained: Path) -> None:
+    """`recsys recommend ... | head`: once the reader has closed the pipe, the command
+    stops quietly with the status of a writer cut off by SIGPIPE, not an error line."""
+    import subprocess
+    import sys
+
+    cli = Path(__file__).resolve().parent.parent / "cli.py"
+    child = subprocess.Popen([sys.executable, str(cli), "recommend", "--model", str(trained),
+                              "--id", "cmb-001", "--k", "10"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child.stdout.close()  # before the child has written anything: its first write fails
+    stderr = child.stderr.read().decode()
+    assert child.wait(timeout=60) == 141
+    assert stderr == ""
