@@ -12,8 +12,8 @@ Two kinds, both measured on the scraped fact-check pages of ``../shared/data``
   ``max(3, 1%)`` of the site's pages; the share keeps a big outlet's recurring
   background paragraphs, which are text, not furniture.
 
-A site is the URL's host, else the article's ``source``. Word hashes are crc32/adler32
-based, so every process finds the same runs.
+A site is the URL's host, else the article's ``source``. Word hashes are polynomial hashes
+of code points (not Python's per-process ``hash``), so every process finds the same runs.
 """
 
 from __future__ import annotations

@@ -137,3 +137,16 @@ def test_lead_blend_weighs_the_headline_and_lead() -> None:
     assert blended.transform([doc])[0, col] > plain.transform([doc])[0, col]
     X = blended.transform(DOCS + [doc])
     assert np.allclose(np.sqrt(X.multiply(X).sum(axis=1)).A1, 1.0)
+
+
+def test_site_runs_are_cut_on_word_boundaries_in_any_script() -> None:
+    # Diacritics split words (as \w+ does), digits and Latin are words too, and a
+    # character outside the BMP is not: the run must be found and cut exactly.
+    footer = "جميعُ الحقوقِ محفوظة 2024 © Site_News وكالة أنباء 🙂 الشرق"
+    docs = [Article(str(i), "", f"{story}، {footer}. {story.split()[0]}",
+                    url=f"http://site.example/{i}") for i, story in enumerate(STORIES)]
+    vec = ArticleVectorizer(min_df=1, site_run_words=4, site_run_min_docs=3).fit(docs)
+    _, bodies = vec.clean_bodies(docs)
+    for body, story in zip(bodies, STORIES):
+        assert body.startswith(f"{story}، ") and body.endswith(f". {story.split()[0]}")
+        assert "Site_News" not in body and "2024" not in body and "الحقو" not in body
