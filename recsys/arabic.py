@@ -176,6 +176,10 @@ _RAW_WORD = re.compile("[\\w\u064b-\u065f\u0670\u06d6-\u06ed\u0640\u200c-\u200f"
                        "\u202a-\u202e\u2060-\u2069\ufeff\u00ad]+")
 
 
+_PLAIN_WORD = re.compile("[\u0621-\u0628\u062a-\u063a\u0641-\u0648\u064a]*"
+                         "[\u0621-\u063a\u0641-\u064a]")
+
+
 def tokenize(text: str, *, split_glued: bool = True) -> list[str]:
     """Split cleaned text into runs of letters and runs of digits.
 
@@ -251,7 +255,10 @@ def word_terms(word: str, *, stem: str | None = "light10", stop_words: bool = Tr
         raise ValueError(f"stem must be 'light10' or None, got {stem!r}")
     table = _letter_table(alef, alef_maqsura, taa_marbuta, hamza_seats)
     terms = []
-    for part in tokenize(word, split_glued=split_glued):
+    # Most words are plain Arabic letters with taa marbuta or alef maqsura only at the
+    # end: cleaning and tokenizing would give them back unchanged, so skip both.
+    parts = (word,) if _PLAIN_WORD.fullmatch(word) else tokenize(word, split_glued=split_glued)
+    for part in parts:
         term = part.translate(table)
         if stop_words and term in STOP_WORDS:
             continue
