@@ -97,9 +97,10 @@ class ArabicAnalyzer(BaseEstimator):
         """The terms of one raw word (see :func:`recsys.arabic.word_terms`)."""
         return self.terms_of([word])[0]
 
-    def terms_of(self, words: Iterable[str]) -> list[tuple[str, ...]]:
-        """The terms of each of ``words``, cached per process."""
-        known = self._known()
+    def terms_of(self, words: Iterable[str], *, remember: bool = True) -> list[tuple[str, ...]]:
+        """The terms of each of ``words``, cached per process (unless not ``remember``:
+        a caller that keeps its own per-word results need not hold them twice)."""
+        known = self._known() if remember else {}
         words = list(words)
         found = list(map(known.get, words))
         if None in found:
@@ -190,9 +191,11 @@ class _Share:
     shown: list[tuple[int, tuple]]  # (column, display_key of its word) where that improved
 
 
-def _merge_parts(shares: Iterable[_Share]) -> tuple[sp.csr_matrix, np.ndarray, list[str | None]]:
+def _merge_parts(shares: Iterable[_Share], after_last: Callable[[], object] | None = None,
+                 ) -> tuple[sp.csr_matrix, np.ndarray, list[str | None]]:
     """Stack the shares' counts on one vocabulary (first seen, first numbered) and pick
-    each term's display word, consuming the shares as they come."""
+    each term's display word, consuming the shares as they come; ``after_last`` runs
+    once the last has come, before the stacking (to stop the counting processes)."""
     vocabulary: dict[str, int] = {}
     shown: list[tuple | None] = []
     to_merged: dict[str, np.ndarray] = {}  # a process's columns -> merged columns
@@ -211,6 +214,8 @@ def _merge_parts(shares: Iterable[_Share]) -> tuple[sp.csr_matrix, np.ndarray, l
                 shown[merged] = key
         c = share.counts
         blocks.append((c.data, mapping[c.indices], c.indptr))
+    if after_last is not None:
+        after_last()
     width = len(vocabulary)
     stacked = sp.vstack([sp.csr_matrix(b, shape=(len(b[2]) - 1, width)) for b in blocks],
                         format="csr")
@@ -253,7 +258,9 @@ class TermCounter(TransformerMixin, BaseEstimator):
         """Each token's column: -1 for none; for a glued token of several terms,
         ``-2 - i`` where ``multi[i]`` holds their columns."""
         found = []
-        for terms in self.analyzer.terms_of(tokens):
+        # Fitting keeps every token's columns for the whole fit: caching the terms too
+        # would hold each distinct word twice in the counting processes' memory.
+        for terms in self.analyzer.terms_of(tokens, remember=not grow):
             if grow:
                 cols = [vocabulary.setdefault(term, len(vocabulary)) for term in terms]
             else:
@@ -365,7 +372,8 @@ class TermCounter(TransformerMixin, BaseEstimator):
         bodies where they are counted instead of holding cleaned copies.
 
         ``processes``, if given, are counting processes the caller started early with
-        :meth:`processes`; otherwise they are started here.
+        :meth:`processes`; otherwise they are started here. Either way they are shut
+        down once the counting is done, before the big matrices are built.
         """
         if processes is None:
             with self.processes(len(documents)) as started:
@@ -382,7 +390,9 @@ class TermCounter(TransformerMixin, BaseEstimator):
                                   [None if cuts is None else cuts[a:b] for a, b in shares],
                                   [first_weight != 1] * len(shares), [prepare] * len(shares),
                                   [fit] * len(shares))
-            counts, terms, words = _merge_parts(parts)
+            # Stop the processes now, not at the caller's exit: their memory is freed
+            # before the stacked counts are built.
+            counts, terms, words = _merge_parts(parts, after_last=processes.shutdown)
         else:
             counts, terms, words = _merge_parts([self._count_part(documents, cuts, first_weight != 1,
                                                                   prepare, fit)])
