@@ -666,6 +666,21 @@ site word-run boilerplate (8-word runs on at least max(3, 1%) of a site's pages;
 characters; graded +0.022) and recency on at 180 days (graded +0.015). They lifted the
 fact-check claims to 0.481 (0.451 with distractors, a 0.029 drop) and graded nDCG@10 to
 0.830. The ablation tables above predate them: rerun this script to refresh them.
+
+**Tried after that, and not adopted** (an ad hoc grid built on `check_defaults.py`'s
+functions, same splits; paired differences from the defaults, mean ± std over folds for
+topics, ± standard error over queries for lists):
+- topics: per-class decision biases chosen by inner cross-validation on each training
+  fold +0.003 ± 0.020; ComplementNB −0.17 to −0.35; NB-SVM (log-count ratios, logistic
+  regression) −0.04 to −0.09, and −0.04 averaged with the default; default corpus at
+  half weight −0.007 ± 0.007; 36 settings of classifier (SVM or logistic regression),
+  C (0.3-3), LSA weight (0.25-1) and dimensions (100, 200): the best, logistic
+  regression C=1 with LSA weight 0.25, +0.014 ± 0.021, within noise and the best of 36;
+- lead blend 0.2-0.5 × 300-600 characters: more blend lifts graded nDCG@10 by at most
+  +0.008 (about 1 SE) and costs the claims 0.009-0.031 (3-7 SE); 0.2 × 300 moves all
+  three by +0.002 to +0.004, each within one SE.
+The defaults stay. The topic targets (0.85, prisoners 0.80) look out of reach for a
+linear model over these features and 601 labelled articles: no variant passed 0.79.
 """
 
 
