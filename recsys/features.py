@@ -234,12 +234,13 @@ class TermCounter(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     analyzer : ArabicAnalyzer
-        Supplies ``raw_words(text)`` and ``terms(word)``.
+        Supplies ``raw_words(text)`` and ``terms_of(words)``.
     min_df, max_df : int or float
         As in ``CountVectorizer``: absolute counts (int) or proportions (float).
     n_jobs : int or None
-        Processes for fitting (joblib convention; ``-1`` all cores). Each counts a
-        share of the documents; the shares' vocabularies are merged.
+        Processes for fitting (joblib convention; ``-1`` all cores). Each counts
+        shares of the documents on a vocabulary it keeps for the whole fit, reporting
+        only the terms a share added; the parent merges the processes' vocabularies.
 
     >>> counts = TermCounter(ArabicAnalyzer()).fit_transform(["قصف وقصف", "القصف"])
     >>> counts.toarray().tolist()
