@@ -89,8 +89,14 @@ class RelatedSettings:
         Maximal marginal relevance re-ranking: ``lambda * score - (1 - lambda) *
         max similarity to those already chosen``. ``None`` disables it.
     pool : int
-        How many top raw candidates are finished (at least ``3 * k`` are used). On 60k
-        real articles 50 gave the exact top-10 in 99.97% of lists.
+        How many top raw candidates are finished (at least ``3 * k`` are used). They
+        are chosen by raw cosine, so with recency on, an article that the decay would
+        lift into the top k from below the pool is missed. On 60k real articles, against
+        a 300-deep pool, 50 gave the same top-10 in 84% of 2,000 lists (96.7% of items
+        shared), 100 in 93% (99.0%) for 15-20% more query time; 10-item lists scored
+        within noise of each other on the gold sets (graded nDCG@10 0.751 at 50, 0.757 at
+        100 and 300; claim groups equal). Without recency, 50 gave the exact top-10 in
+        99.97% of lists. Raise it where exactness matters more than speed.
     """
 
     k: int = 10
@@ -162,6 +168,8 @@ class RelatedIndex:
         on every term. Common terms hold most postings but decide little: on 60k real
         articles 0.1 left graded and claim-group nDCG unchanged and 99% of top-10
         lists identical, at a fraction of the work. ``None`` gathers on all terms.
+        0.05 touches 58% fewer postings (about 25% less query time) and left nDCG
+        unchanged within noise, but changed 11% of top-10 lists: not the default.
 
     Examples
     --------
