@@ -155,9 +155,9 @@ def lead_end(body: str, chars: int | None) -> int:
 
 
 _PARALLEL_MIN_DOCS = 5000  # below this, starting worker processes costs more than it saves
-_SHARE_DOCS = 2000  # documents per counting task: small shares keep memory flat
+_SHARE_DOCS = 2000  # documents per counting task on average: small shares keep memory flat
 _KNOWN_WORDS: dict[tuple, dict[str, tuple[str, ...]]] = {}  # analyzer settings -> word -> terms
-_MAX_KNOWN_WORDS = 1 << 19  # words per process; beyond, the cache starts over
+_MAX_KNOWN_WORDS = 1 << 19  # words per process and cache; beyond, a cache starts over
 
 
 def _even_shares(documents: Sequence[Any], n_shares: int) -> list[tuple[int, int]]:
@@ -271,9 +271,9 @@ class TermCounter(TransformerMixin, BaseEstimator):
         """Each token's column: -1 for none; for a glued token of several terms,
         ``-2 - i`` where ``multi[i]`` holds their columns."""
         found = []
-        # Fitting keeps every token's columns for the whole fit: caching the terms too
-        # would hold each distinct word twice in the counting processes' memory.
-        for terms in self.analyzer.terms_of(tokens, remember=not grow):
+        # Callers cache each token's column: caching its terms as well would hold every
+        # distinct word twice.
+        for terms in self.analyzer.terms_of(tokens, remember=False):
             if grow:
                 cols = [vocabulary.setdefault(term, len(vocabulary)) for term in terms]
             else:
@@ -346,18 +346,19 @@ class TermCounter(TransformerMixin, BaseEstimator):
     def processes(self, n_docs: int) -> Iterator[ProcessPoolExecutor | None]:
         """The processes that will count ``n_docs`` documents (``None``: too few to be
         worth them), started at once so that they load while the caller prepares."""
-        if n_docs < _PARALLEL_MIN_DOCS or effective_n_jobs(self.n_jobs) == 1:
+        jobs = effective_n_jobs(self.n_jobs)
+        if n_docs < _PARALLEL_MIN_DOCS or jobs == 1:
             yield None
             return
         # Fresh processes that exit when done: their word caches go with them, rather
         # than stay resident in a reusable pool for the rest of training. loky's
         # executor, unlike the standard library's spawn, does not re-run the caller's
         # script in the workers (no ``if __name__ == "__main__"`` guard needed).
-        with warnings.catch_warnings(), ProcessPoolExecutor(effective_n_jobs(self.n_jobs)) as pool:
+        with warnings.catch_warnings(), ProcessPoolExecutor(jobs) as pool:
             # loky restarts a worker whose memory grew by 300 MB (its word caches, on
             # big archives) and warns of a "memory leak": the work is not lost.
             warnings.filterwarnings("ignore", message="A worker stopped while some jobs")
-            for _ in range(pool._max_workers):
+            for _ in range(jobs):
                 pool.submit(_loaded)
             yield pool
 
@@ -447,8 +448,8 @@ class TermCounter(TransformerMixin, BaseEstimator):
 
     def transform(self, texts: Iterable[str]) -> sp.csr_matrix:
         check_is_fitted(self, "vocabulary_")
-        if getattr(self, "_cache", None) is None:
-            self._cache, self._multi = {}, []
+        if getattr(self, "_cache", None) is None or len(self._cache) > _MAX_KNOWN_WORDS:
+            self._cache, self._multi = {}, []  # per process, and bounded: servers run for days
         return self._count(texts, self.vocabulary_, self._cache, self._multi, grow=False)
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
