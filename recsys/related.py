@@ -82,7 +82,9 @@ class RelatedSettings:
     before_only : bool
         Only articles published on or before the query's date (archive pages).
     min_score : float
-        Candidates under this cosine are not shown: fewer results rather than weak ones.
+        Candidates whose cosine with the query is under this are not shown: fewer
+        results rather than weak ones. The floor is on similarity, before the recency
+        decay, so an old article that is close enough stays, with a lower shown score.
     min_count : int
         If fewer than this many candidates survive, return none.
     mmr_lambda : float or None

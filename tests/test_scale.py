@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
+from recsys import default_corpus_path
 
 runner = CliRunner()
 
@@ -31,4 +32,4 @@ def test_dask_cluster_equals_single_process(bundle: Path, tmp_path: Path) -> Non
                                   dashboard_address=None) as cluster:
         on_dask = export(bundle, tmp_path / "dask.jsonl", "--scheduler", cluster.scheduler_address)
     assert on_dask == single
-    assert len(on_dask.splitlines()) == 332
+    assert len(on_dask.splitlines()) == len(default_corpus_path().read_text(encoding="utf-8").splitlines())
