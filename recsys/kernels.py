@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .scoring import BIN_SHIFT, N_BINS
+from .scoring import BIN_SHIFT, LOWEST_BIN, N_BINS
 
 __all__ = ["gather_candidates", "exact_scores", "first_distinct", "row_similarities"]
 
@@ -30,8 +30,9 @@ def gather_candidates(indptr, indices, data, terms, weights, exclude, pool, scor
     (fewer if fewer score above 0), in article order.
 
     ``indptr/indices/data`` are the term-major postings; ``scores`` is zeroed float32
-    scratch, one slot per article (float32 halves the memory traffic of the scatter). The row ``exclude`` (or -1) is never returned. The
-    cut is found on a histogram of the scores' float32 bit patterns rather than by a
+    scratch, one slot per article (float32 halves the memory traffic of the scatter).
+    The row ``exclude`` (or -1) is never returned. The cut is found on a histogram of the
+    scores' float32 bit patterns (:func:`recsys.scoring.score_bins`) rather than by a
     partial sort (3x faster, and branch-free over the whole archive): every article in
     the cut's bin is kept, so a few more than ``pool`` may come back.
     """
@@ -43,17 +44,18 @@ def gather_candidates(indptr, indices, data, terms, weights, exclude, pool, scor
     if exclude >= 0:
         scores[exclude] = 0.0
     bits = scores.view(np.int32)
-    counts = np.zeros(N_BINS, dtype=np.int64)
+    top = N_BINS - 1
+    counts = np.zeros(N_BINS, dtype=np.int32)
     for i in range(bits.shape[0]):
-        counts[bits[i] >> BIN_SHIFT] += 1
-    cut_bin, total = N_BINS - 1, 0
+        counts[min(max((bits[i] >> BIN_SHIFT) - LOWEST_BIN, 0), top)] += 1
+    cut_bin, total = top, 0
     while cut_bin > 1 and total + counts[cut_bin] < pool:  # bin 0 holds the zeros
         total += counts[cut_bin]
         cut_bin -= 1
     found = np.empty(total + counts[cut_bin], dtype=np.int64)
     n_found = 0
     for i in range(bits.shape[0]):
-        if bits[i] >> BIN_SHIFT >= cut_bin and bits[i] > 0:
+        if min((bits[i] >> BIN_SHIFT) - LOWEST_BIN, top) >= cut_bin:
             found[n_found] = i
             n_found += 1
         scores[i] = 0.0

@@ -576,6 +576,7 @@ def _sparse() -> Any:
     return scipy.sparse
 
 
+@functools.cache  # a query asks for it three times; the import statement costs microseconds
 def _compiled_kernels() -> Any:
     """:mod:`recsys.kernels`, imported on first need: importing numba takes a second."""
     from . import kernels

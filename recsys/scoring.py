@@ -16,12 +16,23 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["gather_candidates", "exact_scores", "first_distinct", "row_similarities",
-           "BIN_SHIFT", "N_BINS"]
+           "BIN_SHIFT", "LOWEST_BIN", "N_BINS", "score_bins"]
 
 BIN_SHIFT = 16
 """Candidate cut histogram: a non-negative float32's exponent and top 7 mantissa bits,
 so bins are about 1% wide and ordered like the scores."""
-N_BINS = (1 << (31 - BIN_SHIFT)) + 1
+LOWEST_BIN = (97 << 7) - 1
+"""Scores under 2**-30 fall in bin 0 with the zeros and never make the cut: results need
+a cosine of at least 1e-9 anyway. Only the 3,970 bins from there to 2.0 are counted, a
+histogram that stays in cache; the whole float range (32,769 bins of int64) made the
+histogram and the cut cost about as much as the scatter itself."""
+N_BINS = (128 << 7) - LOWEST_BIN + 1
+"""Bin ``N_BINS - 1`` holds scores of 2.0 and above (cosines stay under it)."""
+
+
+def score_bins(bits: np.ndarray) -> np.ndarray:
+    """Histogram bin of each non-negative float32 score, given as its int32 bits."""
+    return np.clip((bits >> BIN_SHIFT) - LOWEST_BIN, 0, N_BINS - 1)
 
 
 def entries(indptr: np.ndarray, majors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -44,13 +55,12 @@ def gather_candidates(indptr, indices, data, terms, weights, exclude, pool, scor
     np.add.at(summed, indices[positions], products)  # in order, in float32: as the kernel
     if exclude >= 0:
         summed[exclude] = 0.0
-    bits = summed.view(np.int32)
-    bins = bits >> BIN_SHIFT
+    bins = score_bins(summed.view(np.int32))
     counts = np.bincount(bins, minlength=N_BINS)
     from_top = np.cumsum(counts[::-1])[::-1]  # from_top[b] = articles in bins >= b
     reaching = np.flatnonzero(from_top[2:] >= pool)
     cut_bin = int(reaching[-1]) + 2 if len(reaching) else 1
-    return np.flatnonzero((bins >= cut_bin) & (bits > 0))
+    return np.flatnonzero(bins >= cut_bin)
 
 
 def exact_scores(indptr, indices, data, rows, terms, weights, dense):
