@@ -25,7 +25,6 @@ from joblib import effective_n_jobs
 from joblib.externals.loky import ProcessPoolExecutor
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
-from sklearn.preprocessing import normalize as l2_normalize
 from sklearn.utils.validation import check_is_fitted
 
 from .arabic import clean, display_key, normalize_letters, raw_words, strip_html, word_terms
@@ -120,6 +119,33 @@ class ArabicAnalyzer(BaseEstimator):
     def __call__(self, text: str) -> list[str]:
         tokens = self.raw_words(text)
         return [term for terms in self.terms_of(tokens) for term in terms]
+
+
+def unit_rows(X: sp.csr_matrix, *, copy: bool = True) -> sp.csr_matrix:
+    """``X`` with each row scaled to unit L2 norm (empty rows stay empty).
+
+    The same arithmetic as scikit-learn's ``normalize``, to the last bit, without its
+    input checks: those cost more than the arithmetic on the one-article matrices a web
+    worker vectorizes for every new page.
+    """
+    if copy:
+        X = X.copy()
+    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+    norms = np.sqrt(np.bincount(rows, weights=X.data * X.data, minlength=X.shape[0]))
+    norms[norms == 0] = 1.0
+    X.data /= norms[rows]
+    return X
+
+
+def _plus(counts: sp.csr_matrix, *extras: sp.csr_matrix | None) -> sp.csr_matrix:
+    """``counts`` plus the sum of the ``extras`` that are not ``None``."""
+    given = [extra for extra in extras if extra is not None]
+    if not given:
+        return counts
+    total = given[0]
+    for extra in given[1:]:
+        total = total + extra
+    return counts + total
 
 
 def article_fields(articles: Iterable[ArticleLike]) -> tuple[list[str], list[str]]:
@@ -577,18 +603,32 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         clean_body = self._cleaner()
         return titles, [clean_body(b, site_of(a)) for a, b in zip(articles, bodies)]
 
-    def _lead_rows(self, titles: list[str], bodies: list[str]) -> sp.csr_matrix | None:
+    def _lead_rows(self, titles: list[str], bodies: list[str],
+                   title_extra: sp.csr_matrix | None) -> sp.csr_matrix | None:
         """TF-IDF rows (not normalised) of each title and first ``lead_blend_chars``."""
         if not self.lead_blend:
             return None
         counts = self.words_.transform(t + "\n" + lead_of(b, self.lead_blend_chars)
                                        for t, b in zip(titles, bodies))
-        return self.tfidf_.transform(counts + self._extra_counts(titles, []))
+        return self._weighted(_plus(counts, title_extra))
+
+    def _weighted(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        """``self.tfidf_.transform(counts)`` to the last bit (no norm), without
+        scikit-learn's input checks (see :func:`unit_rows`)."""
+        X = counts.copy()
+        if self.tfidf_.sublinear_tf:
+            np.log(X.data, X.data)
+            X.data += 1.0
+        X.data *= self.tfidf_.idf_[X.indices]
+        return X
 
     def _blend(self, rows: sp.csr_matrix, lead_rows: sp.csr_matrix | None) -> sp.csr_matrix:
         if lead_rows is None:
             return rows
-        return (1 - self.lead_blend) * l2_normalize(rows) + self.lead_blend * l2_normalize(lead_rows)
+        rows, lead_rows = unit_rows(rows), unit_rows(lead_rows)
+        rows.data *= 1 - self.lead_blend
+        lead_rows.data *= self.lead_blend
+        return rows + lead_rows
 
     def fit(self, articles: Iterable[ArticleLike], y: object = None) -> ArticleVectorizer:
         self.fit_transform(articles)
@@ -632,16 +672,18 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         if self.lead_chars or self.char_ngrams:  # options that need the cleaned text here
             titles, bodies = self.clean_bodies(articles)
             leads = [b[: self.lead_chars] for b in bodies] if self.lead_chars else []
-        extra = self._extra_counts(titles, leads, with_titles=False)
-        self.tfidf_ = TfidfTransformer(sublinear_tf=self.sublinear_tf, norm=None)
-        whole = self.tfidf_.fit_transform(counts + extra)
+        # Titles were weighted where they were counted; only a lead boost is left to add.
+        extra = self._lead_extra(leads)
+        counts = _plus(counts, extra)
+        self.tfidf_ = TfidfTransformer(sublinear_tf=self.sublinear_tf, norm=None).fit(counts)
+        whole = self._weighted(counts)
         del counts
-        blend = self.tfidf_.transform(head_of[self.lead_blend_chars]) if self.lead_blend else None
+        blend = self._weighted(head_of[self.lead_blend_chars]) if self.lead_blend else None
         lead_counts = head_of.get(body_chars)
         del head_of
         blocks = [self._blend(whole, blend)]
         del whole
-        lead_blocks = ([self._blend(self.tfidf_.transform(lead_counts + extra), blend)]
+        lead_blocks = ([self._blend(self._weighted(_plus(lead_counts, extra)), blend)]
                        if lead_counts is not None else None)
         del blend, lead_counts
         if self.char_ngrams:
@@ -656,14 +698,17 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         self.display_terms_ = self.words_.display_terms_
         return self._combine(blocks), (self._combine(lead_blocks) if lead_blocks else None)
 
-    def _extra_counts(self, titles: list[str], leads: list[str], *,
-                      with_titles: bool = True) -> sp.csr_matrix:
-        extra = sp.csr_matrix((len(titles), len(self.words_.vocabulary_)), dtype=np.float32)
-        if with_titles and self.title_weight != 1:
-            extra = extra + (self.title_weight - 1) * self.words_.transform(titles)
-        if leads and self.lead_weight != 1:
-            extra = extra + (self.lead_weight - 1) * self.words_.transform(leads)
-        return extra
+    def _title_extra(self, titles: list[str]) -> sp.csr_matrix | None:
+        """The titles' counts ``title_weight - 1`` more times (``None``: no boost)."""
+        if self.title_weight == 1:
+            return None
+        return (self.title_weight - 1) * self.words_.transform(titles)
+
+    def _lead_extra(self, leads: list[str]) -> sp.csr_matrix | None:
+        """The leads' counts ``lead_weight - 1`` more times (``None``: no boost)."""
+        if not leads or self.lead_weight == 1:
+            return None
+        return (self.lead_weight - 1) * self.words_.transform(leads)
 
     def _char_block(self, titles: list[str], bodies: list[str], *, fit: bool) -> sp.csr_matrix:
         texts = [t + "\n" + b for t, b in zip(titles, bodies)]
@@ -672,15 +717,17 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
             block = self.char_tfidf_.fit_transform(counts)
         else:
             block = self.char_tfidf_.transform(self.chars_.transform(texts))
-        return l2_normalize(block) * self.char_weight
+        block = unit_rows(block)
+        block.data *= self.char_weight
+        return block
 
     def _combine(self, blocks: list[sp.csr_matrix]) -> sp.csr_matrix:
         if len(blocks) == 1:
             matrix = blocks[0]
         else:
-            blocks[0] = l2_normalize(blocks[0])
+            blocks[0] = unit_rows(blocks[0])
             matrix = sp.hstack(blocks, format="csr")
-        return l2_normalize(matrix.astype(np.float32), copy=False).tocsr()
+        return unit_rows(matrix.astype(np.float32, copy=False).tocsr(), copy=False)
 
     # -- use --------------------------------------------------------------------------------
 
@@ -690,8 +737,9 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         titles, bodies = self.clean_bodies(articles)
         leads = [b[: self.lead_chars] for b in bodies] if self.lead_chars else []
         counts = self.words_.transform(t + "\n" + b for t, b in zip(titles, bodies))
-        counts = counts + self._extra_counts(titles, leads)
-        blocks = [self._blend(self.tfidf_.transform(counts), self._lead_rows(titles, bodies))]
+        title_extra = self._title_extra(titles)
+        counts = _plus(counts, title_extra, self._lead_extra(leads))
+        blocks = [self._blend(self._weighted(counts), self._lead_rows(titles, bodies, title_extra))]
         if self.char_ngrams:
             blocks.append(self._char_block(titles, bodies, fit=False))
         return self._combine(blocks)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.model_selection import cross_val_score
 
@@ -150,3 +151,19 @@ def test_site_runs_are_cut_on_word_boundaries_in_any_script() -> None:
     for body, story in zip(bodies, STORIES):
         assert body.startswith(f"{story}، ") and body.endswith(f". {story.split()[0]}")
         assert "Site_News" not in body and "2024" not in body and "الحقو" not in body
+
+
+def test_unit_rows_is_sklearn_normalize_to_the_last_bit(corpus: list[Article]) -> None:
+    from sklearn.preprocessing import normalize
+
+    from recsys.features import unit_rows
+
+    X = ArticleVectorizer(lead_blend=0).fit_transform(corpus).tocsr()
+    X.data *= np.random.default_rng(0).random(X.nnz).astype(np.float32)  # rows no longer unit
+    X = sp.vstack([X, sp.csr_matrix((1, X.shape[1]), dtype=np.float32)], format="csr")  # empty row
+    for matrix in (X, X.astype(np.float64)):
+        before = matrix.data.copy()
+        ours, theirs = unit_rows(matrix), normalize(matrix)
+        assert ours.dtype == theirs.dtype
+        assert np.array_equal(ours.data, theirs.data) and np.array_equal(ours.indices, theirs.indices)
+        assert np.array_equal(matrix.data, before)  # a copy: the input is untouched
