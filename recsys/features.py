@@ -465,6 +465,10 @@ class TermCounter(TransformerMixin, BaseEstimator):
         self._cache, self._multi = {}, []
         for j, prefix in enumerate(prefixes):
             prefixes[j] = prefix[:, keep].tocsr()
+            # A row's entries come in the column order of whichever process counted it;
+            # sorted, sums over a row (norms, dot products) run in the same order in
+            # every fit, and in the same order as for the rows ``transform`` makes.
+            prefixes[j].sort_indices()
             del prefix
         return prefixes[:-1], prefixes[-1]
 
