@@ -677,7 +677,7 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
             titles, bodies = self.clean_bodies(articles)
             leads = [b[: self.lead_chars] for b in bodies] if self.lead_chars else []
         # Titles were weighted where they were counted; only a lead boost is left to add.
-        extra = self._lead_extra(leads)
+        extra = self._boost(leads, self.lead_weight)
         counts = _plus(counts, extra)
         self.tfidf_ = TfidfTransformer(sublinear_tf=self.sublinear_tf, norm=None).fit(counts)
         whole = self._weighted(counts)
@@ -702,17 +702,12 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         self.display_terms_ = self.words_.display_terms_
         return self._combine(blocks), (self._combine(lead_blocks) if lead_blocks else None)
 
-    def _title_extra(self, titles: list[str]) -> sp.csr_matrix | None:
-        """The titles' counts ``title_weight - 1`` more times (``None``: no boost)."""
-        if self.title_weight == 1:
+    def _boost(self, texts: list[str], weight: float) -> sp.csr_matrix | None:
+        """The counts of ``texts`` (titles, leads) ``weight - 1`` more times, to add to
+        the articles' counts (``None``: no boost)."""
+        if not texts or weight == 1:
             return None
-        return (self.title_weight - 1) * self.words_.transform(titles)
-
-    def _lead_extra(self, leads: list[str]) -> sp.csr_matrix | None:
-        """The leads' counts ``lead_weight - 1`` more times (``None``: no boost)."""
-        if not leads or self.lead_weight == 1:
-            return None
-        return (self.lead_weight - 1) * self.words_.transform(leads)
+        return (weight - 1) * self.words_.transform(texts)
 
     def _char_block(self, titles: list[str], bodies: list[str], *, fit: bool) -> sp.csr_matrix:
         texts = [t + "\n" + b for t, b in zip(titles, bodies)]
@@ -741,8 +736,8 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         titles, bodies = self.clean_bodies(articles)
         leads = [b[: self.lead_chars] for b in bodies] if self.lead_chars else []
         counts = self.words_.transform(t + "\n" + b for t, b in zip(titles, bodies))
-        title_extra = self._title_extra(titles)
-        counts = _plus(counts, title_extra, self._lead_extra(leads))
+        title_extra = self._boost(titles, self.title_weight)
+        counts = _plus(counts, title_extra, self._boost(leads, self.lead_weight))
         blocks = [self._blend(self._weighted(counts), self._lead_rows(titles, bodies, title_extra))]
         if self.char_ngrams:
             blocks.append(self._char_block(titles, bodies, fit=False))
