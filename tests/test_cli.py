@@ -9,10 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from recsys import TOPICS, default_corpus_path
+from recsys import TOPICS
 
 runner = CliRunner()
-SHIPPED = len(default_corpus_path().read_text(encoding="utf-8").splitlines())  # articles
 
 
 def invoke(*args: str) -> object:
@@ -20,11 +19,11 @@ def invoke(*args: str) -> object:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def trained(tmp_path_factory: pytest.TempPathFactory, corpus: list) -> Path:
     out = tmp_path_factory.mktemp("cli") / "model"
     result = invoke("train", "--out", out)
     assert result.exit_code == 0, result.output
-    assert f"trained on {SHIPPED} articles" in result.stdout
+    assert f"trained on {len(corpus)} articles" in result.stdout
     return out
 
 
@@ -87,12 +86,12 @@ def test_classify_jsonl_and_table(trained: Path, article_file: Path, tmp_path: P
     assert table.exit_code == 0 and "combat" in table.stdout
 
 
-def test_export_writes_one_line_per_article(trained: Path, tmp_path: Path) -> None:
+def test_export_writes_one_line_per_article(trained: Path, tmp_path: Path, corpus: list) -> None:
     out = tmp_path / "related.jsonl"
     result = invoke("export", "--model", trained, "--out", out, "-k", "3")
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    assert len(lines) == SHIPPED
+    assert len(lines) == len(corpus)
     assert set(lines[0]) == {"id", "topic", "related"}
     assert all(len(line["related"]) <= 3 and line["id"] not in {r["id"] for r in line["related"]}
                for line in lines)

@@ -8,7 +8,6 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from recsys import default_corpus_path
 
 runner = CliRunner()
 
@@ -25,11 +24,11 @@ def test_local_jobs_equal_single_process(bundle: Path, tmp_path: Path) -> None:
     assert export(bundle, tmp_path / "jobs.jsonl", "--n-jobs", "2") == single
 
 
-def test_dask_cluster_equals_single_process(bundle: Path, tmp_path: Path) -> None:
+def test_dask_cluster_equals_single_process(bundle: Path, tmp_path: Path, corpus: list) -> None:
     distributed = pytest.importorskip("distributed", reason="dask.distributed is a test dependency")
     single = export(bundle, tmp_path / "single.jsonl")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
         on_dask = export(bundle, tmp_path / "dask.jsonl", "--scheduler", cluster.scheduler_address)
     assert on_dask == single
-    assert len(on_dask.splitlines()) == len(default_corpus_path().read_text(encoding="utf-8").splitlines())
+    assert len(on_dask.splitlines()) == len(corpus)
