@@ -121,14 +121,20 @@ def main() -> int:
     if args.what == "memory":
         return memory_by_stage(archive)
     if args.what == "count":
-        from recsys.features import ArabicAnalyzer
-        from recsys.features import TermCounter, article_fields
+        # What one counting process does with its shares: clean bodies (prepare), cut
+        # the heads, analyse and count; here on one process, over the whole archive.
+        from recsys.features import ArticleVectorizer, TermCounter, _CountedArticle, article_fields
+        from recsys.features import site_of
 
+        vectorizer = ArticleVectorizer()
         titles, bodies = article_fields(archive)
-        texts = [t + "\n" + b for t, b in zip(titles, bodies)]
-        counter = TermCounter(ArabicAnalyzer(), n_jobs=1)
+        sites = [site_of(a) for a in archive]
+        vectorizer._learn_boilerplate(bodies, sites)
+        levels = (vectorizer.lead_blend_chars, 1200)
+        counter = TermCounter(vectorizer.analyzer or recsys.ArabicAnalyzer(), n_jobs=1)
         profile.enable()
-        counter._count_part(texts, None)
+        counter._count_part(list(zip(titles, bodies, sites)), None, True,
+                            _CountedArticle(vectorizer._cleaner(), levels), "profile")
         profile.disable()
         return show(profile, args.top, args.save) or 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.model_selection import cross_val_score
@@ -96,14 +97,23 @@ def test_parallel_counting_in_shares_equals_one_pass(corpus, monkeypatch) -> Non
         assert all(np.all(np.diff(b.indices[b.indptr[i]:b.indptr[i + 1]]) > 0) for i in range(b.shape[0]))
 
 
-def test_fitted_rows_equal_transform_of_the_same_articles(corpus: list[Article]) -> None:
-    """Fitting counts titles (weighted) in the counting workers; transform counts them
-    separately: both must give the same rows, to the last bit."""
-    vectorizer = ArticleVectorizer(title_weight=3.0)
+@pytest.mark.parametrize("options", [
+    {"title_weight": 3.0},
+    {"title_weight": 1.3, "lead_chars": 300, "lead_weight": 1.7, "lead_blend_chars": 250},
+    {"title_weight": 1.0, "lead_blend": 0.0},
+])
+def test_fitted_rows_equal_transform_of_the_same_articles(corpus: list[Article], options) -> None:
+    """Fitting sums sparse matrices of the archive's pieces; transform sums one row's
+    arrays: both must give the same rows, to the last bit, whether one article or many
+    is vectorized (weights that are not whole numbers round on every sum)."""
+    vectorizer = ArticleVectorizer(**options)
     X = vectorizer.fit_transform(corpus)
     again = vectorizer.transform(corpus)
     assert np.array_equal(X.indptr, again.indptr) and np.array_equal(X.indices, again.indices)
     assert np.array_equal(X.data, again.data)
+    for i in range(0, len(corpus), 97):
+        one = vectorizer.transform([corpus[i]])
+        assert np.array_equal(one.indices, X[i].indices) and np.array_equal(one.data, X[i].data)
 
 
 MENU = "الرئيسية أخبار سياسة اقتصاد رياضة ثقافة اتصل بنا من نحن"
