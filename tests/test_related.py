@@ -53,6 +53,17 @@ def test_new_text_query_finds_its_story(model: NewsModel, corpus: list) -> None:
     assert related.scores[0] > 0.9
 
 
+def test_a_vector_in_any_sparse_or_dense_form_gives_the_same_list(model: NewsModel, corpus: list) -> None:
+    vector = model.vectorizer.transform([corpus[3]])
+    expected = model.index.similar_to_vector(vector, 5)
+    for form in (vector.toarray(), vector.astype(np.float64), vector.tocoo()):
+        again = model.index.similar_to_vector(form, 5)
+        assert again.ids.tolist() == expected.ids.tolist()
+        np.testing.assert_allclose(again.scores, expected.scores, rtol=1e-6)
+    with pytest.raises(ValueError, match="expected one row"):
+        model.index.similar_to_vector(model.vectorizer.transform(corpus[:2]), 5)
+
+
 def test_unknown_id_raises(model: NewsModel) -> None:
     with pytest.raises(UnknownArticleError, match="no article with id 'nope'"):
         model.related("nope")
