@@ -730,8 +730,8 @@ best, or only for candidates at least half the best score). Every variant lifts 
 graded judgments (condensed nDCG@10 +0.005 to +0.020; on 10-deep lists +0.007 to
 +0.037, best 200 dimensions, γ 0.3) and the fact-check claims a little (+0.001 to +0.007,
 paired over claim folds, each within about one std), but never the claims with the 57k
-distractors (−0.001 to −0.020): the LSA neighbours it promotes are topical neighbours,
-which is what a distractor is. The distractor drop widens from 0.029 to 0.032-0.052, past
+distractors (−0.0004 to −0.020): the LSA neighbours it promotes are topical neighbours,
+which is what a distractor is. The distractor drop widens from 0.029 to 0.030-0.052, past
 the 0.03 limit, in every setting, and no setting meets the graded or claims target. A
 multiplicative boost (`score × (1 + γ × LSA cosine)`) moves everything less and fails
 the same way. Like pseudo-relevance feedback above, it trades the distractor guarantee
