@@ -490,6 +490,8 @@ def _serve(bundle: str, texts_path: str, n_queries: int, warmup: int, seed: int,
         words_unseen()
         lat[key] = _latency(ask, items, first)
     # Once more with every word of the texts already seen: a long-running worker.
+    for text in texts:
+        vectorize([text])
     lat["text/seen"] = _latency(lambda t: model.related_to(t, k=K), texts, warmup)
     out["latency"] = lat
     note(f"p50 by id {lat['id/recsys']['p50']:.2f} ms (scipy {lat['id/scipy']['p50']:.2f}, "
