@@ -736,6 +736,22 @@ the 0.03 limit, in every setting, and no setting meets the graded or claims targ
 multiplicative boost (`score × (1 + γ × LSA cosine)`) moves everything less and fails
 the same way. Like pseudo-relevance feedback above, it trades the distractor guarantee
 for topical breadth; the defaults keep the guarantee.
+
+**Where the topic errors are** (the default's pooled out-of-fold predictions on
+`topics_dev`, same folds). On the 456 articles whose label is marked high-confidence,
+macro-F1 is 0.878 (accuracy 92%; combat 0.925, prisoners 0.767, humanitarian 0.868,
+other 0.951); on the 145 low-confidence ones it is 0.481 (accuracy 59%). Most errors are
+prisoners (20 of 59) and humanitarian (19 of 61) articles predicted other, and they sit
+on the guide's own boundaries: arrests, sentences and disappearances outside war that the
+annotators read as political or security cases (an opposition leader arrested at a
+protest, a prison term for a protest act, suspects of an attack on a parade rounded up)
+against "ordinary crime and policing is other", and civilian crises outside war
+(migrants at sea, asylum policy, a cyclone or a fire reaching villages) against politics.
+The words of these articles are the words of their "other" neighbours (arrest, court,
+ministry, government); what separates them is who is held and why, which a bag of
+words sees only faintly. Word bigrams beside the features (TF-IDF of title + lead
+bigrams fitted on the archive, weight 0.3-1.0, C 0.3 or 1) moved macro-F1 by +0.000 to
++0.005 (paired std 0.003-0.015): noise, not adopted.
 """
 
 
