@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Related", "RelatedIndex", "RelatedSettings", "NO_DATE"]
 
-NO_DATE = np.iinfo(np.int32).min
+NO_DATE = scoring.NO_DATE
 """Day number stored for articles without a date."""
 
 _EPOCH = dt.date(1970, 1, 1)
@@ -153,6 +153,7 @@ class EditorRules:
 
 
 _NO_RULES = EditorRules()
+_NO_DECAY = np.empty(0, dtype=np.float64)
 
 
 class RelatedIndex:
@@ -204,6 +205,10 @@ class RelatedIndex:
         limit = max(self.candidate_max_df * len(self.ids_), _MIN_COMMON_DF) \
             if self.candidate_max_df is not None else np.inf
         self.common_terms_ = df > limit
+        dated = self.days_[self.days_ != NO_DATE]
+        # Ages count from the freshest candidate, so none exceeds the archive's span.
+        self._day_span = int(dated.max()) - int(dated.min()) + 1 if len(dated) else 1
+        self._decay_tables: dict[float, np.ndarray] = {}
         self._matrix = None
         self._postings: tuple[np.ndarray, ...] | None = None
         self._asked_once = False
@@ -419,19 +424,34 @@ class RelatedIndex:
                 cands: np.ndarray, settings: RelatedSettings, rules: EditorRules | None) -> Related:
         rules = rules or _NO_RULES
         cands = cands[self._allowed(cands, day, settings, rules)]
-        raw = self._dots(terms, weights, cands)
-        keep = raw >= max(settings.min_score, 1e-9)
-        if settings.duplicate_threshold is not None:
-            keep &= raw < settings.duplicate_threshold
-        cands, raw = cands[keep], raw[keep]
-        scores = raw if settings.half_life_days is None else raw * self._decay(cands, day, settings)
-        order = np.lexsort((cands, -scores))
-        cands, scores = cands[order], scores[order]
-        chosen = self._select(cands, scores, settings)
-        cands, scores = cands[chosen], scores[chosen]
+        floor = max(settings.min_score, 1e-9)
+        copy_at = settings.duplicate_threshold or math.inf
+        decay = self._decay_table(settings.half_life_days)
+        weights = np.asarray(weights, dtype=np.float64)
+        if settings.mmr_lambda is None:  # the common case: one compiled call
+            cands, scores = self._ops.finish_plain(*self._rows, cands, terms, weights,
+                                                   self._buffers().dense, floor, copy_at,
+                                                   self.days_, day, decay, settings.k, copy_at)
+        else:
+            cands, scores, _ = scoring.ranked(*self._rows, cands, terms, weights,
+                                              self._buffers().dense, floor, copy_at,
+                                              self.days_, day, decay)
+            chosen = self._diversified(cands, scores, settings)
+            cands, scores = cands[chosen], scores[chosen]
         if len(cands) < settings.min_count:
             cands, scores = cands[:0], scores[:0]
         return self._pin(terms, weights, row, cands, scores, settings, rules)
+
+    def _decay_table(self, half_life_days: float | None) -> np.ndarray:
+        """Recency factors by age in days (see :func:`recsys.scoring.decay_table`);
+        empty when recency is off."""
+        if half_life_days is None:
+            return _NO_DECAY
+        table = self._decay_tables.get(half_life_days)
+        if table is None:
+            table = self._decay_tables[half_life_days] = scoring.decay_table(half_life_days,
+                                                                             self._day_span)
+        return table
 
     def _allowed(self, cands: np.ndarray, day: int, settings: RelatedSettings,
                  rules: EditorRules) -> np.ndarray | slice:
@@ -456,41 +476,21 @@ class RelatedIndex:
             ok &= np.isin(self.topics_[cands], _topic_codes(rules.require_topics))
         return ok
 
-    def _decay(self, cands: np.ndarray, day: int, settings: RelatedSettings) -> np.ndarray:
-        if settings.half_life_days is None or day == NO_DATE:
-            return np.ones(len(cands))
-        days = self.days_[cands].astype(np.float64)
-        dated = days != NO_DATE
-        if not dated.any():
-            return np.ones(len(cands))
-        # Ages count from the freshest candidate: the order is the same as from the
-        # query's date, but a new text dated today over an older archive keeps readable
-        # scores instead of all of them shrinking towards zero.
-        age = np.abs(days - day)
-        age = np.where(dated, age - age[dated].min(), 0.0)
-        return 0.5 ** (age / settings.half_life_days)
-
-    def _select(self, cands: np.ndarray, scores: np.ndarray, settings: RelatedSettings) -> np.ndarray:
-        """Pick up to k candidates, skipping near-copies of one already picked (and
-        trading score for novelty when MMR is on)."""
+    def _diversified(self, cands: np.ndarray, scores: np.ndarray, settings: RelatedSettings) -> np.ndarray:
+        """Positions of up to k of the ranked candidates chosen by maximal marginal
+        relevance (score traded for novelty), skipping near-copies of one already picked."""
         limit = min(len(cands), max(3 * settings.k, settings.k + 20))
         if limit == 0:
             return np.empty(0, dtype=np.int64)
-        need_sims = settings.duplicate_threshold is not None or settings.mmr_lambda is not None
-        if not need_sims:
-            return np.arange(min(settings.k, limit))
         threshold = settings.duplicate_threshold or math.inf
-        if settings.mmr_lambda is None:
-            return self._ops.first_distinct(*self._rows, cands[:limit], settings.k, threshold,
-                                            self._buffers().dense)
         sims = self._ops.row_similarities(*self._rows, cands[:limit], self._buffers().dense)
         chosen: list[int] = []
         remaining = list(range(limit))
+        lam = settings.mmr_lambda
         while remaining and len(chosen) < settings.k:
             if not chosen:
                 pick = remaining[0]
             else:
-                lam = settings.mmr_lambda
                 redundancy = sims[np.ix_(remaining, chosen)].max(axis=1)
                 pick = remaining[int(np.argmax(lam * scores[remaining] - (1 - lam) * redundancy))]
             remaining.remove(pick)

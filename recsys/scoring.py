@@ -16,7 +16,11 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["gather_candidates", "exact_scores", "first_distinct", "row_similarities",
-           "BIN_SHIFT", "LOWEST_BIN", "N_BINS", "score_bins"]
+           "ranked", "finish_plain", "decay_table", "BIN_SHIFT", "LOWEST_BIN", "N_BINS",
+           "NO_DATE", "score_bins"]
+
+NO_DATE = np.iinfo(np.int32).min
+"""Day number stored for articles without a date."""
 
 BIN_SHIFT = 16
 """Candidate cut histogram: a non-negative float32's exponent and top 7 mantissa bits,
@@ -71,6 +75,49 @@ def exact_scores(indptr, indices, data, rows, terms, weights, dense):
                       minlength=len(rows))
     dense[terms] = 0.0
     return out
+
+
+def decay_table(half_life_days: float, span: int) -> np.ndarray:
+    """``0.5 ** (age / half_life_days)`` for whole ages 0 .. ``span - 1`` days: the
+    recency factor, computed once per setting so that every path multiplies by the very
+    same numbers (ages are whole days)."""
+    return 0.5 ** (np.arange(max(span, 1), dtype=np.float64) / half_life_days)
+
+
+def ranked(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, days, day, decay):
+    """The candidates ``cands`` (rows, ascending) as a ranked list: exact cosines, those
+    under ``floor`` or at least ``copy_at`` (copies of the query) dropped, the rest
+    multiplied by ``decay[age]`` (age in days from the freshest dated candidate;
+    undated ones and an empty ``decay`` are not decayed), best first, ties by row.
+    Returns (rows, scores, cosines).
+
+    Ages count from the freshest candidate, not from the query's date: the order is the
+    same, but a new text dated today over an older archive keeps readable scores instead
+    of all of them shrinking towards zero."""
+    raw = exact_scores(indptr, indices, data, cands, terms, weights, dense)
+    keep = (raw >= floor) & (raw < copy_at)
+    cands, raw = cands[keep], raw[keep]
+    scores = raw.copy()
+    if len(decay) and day != NO_DATE:
+        ages = np.abs(days[cands].astype(np.int64) - day)
+        dated = days[cands] != NO_DATE
+        if dated.any():
+            scores[dated] = raw[dated] * decay[ages[dated] - ages[dated].min()]
+    order = np.argsort(-scores, kind="stable")  # ties keep the rows' ascending order
+    return cands[order], scores[order], raw[order]
+
+
+def finish_plain(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, days,
+                 day, decay, k, threshold):
+    """See :func:`recsys.kernels.finish_plain`."""
+    cands, scores, _ = ranked(indptr, indices, data, cands, terms, weights, dense, floor,
+                              copy_at, days, day, decay)
+    limit = min(len(cands), max(3 * k, k + 20))
+    if threshold == np.inf:
+        chosen = np.arange(min(k, limit))
+    else:
+        chosen = first_distinct(indptr, indices, data, cands[:limit], k, threshold, dense)
+    return cands[chosen], scores[chosen]
 
 
 def _dots_with(indptr, indices, data, row, others, dense) -> np.ndarray:

@@ -74,6 +74,36 @@ def test_exact_scores_and_copy_detection_are_identical(arrays) -> None:
     assert not dense.any()
 
 
+def test_finishing_is_identical_and_ranks_by_decayed_exact_score(arrays, model: NewsModel) -> None:
+    rows, _, (n, n_terms) = arrays
+    dense = np.zeros(n_terms)
+    days = model.index.days_.copy()
+    days[::7] = scoring.NO_DATE  # undated articles are never decayed
+    rng = np.random.default_rng(1)
+    for row in range(0, n, 11):
+        terms, weights = _query(rows, row)
+        weights = weights.astype(np.float64)
+        cands = np.sort(rng.choice(n, size=60, replace=False))
+        for half_life, floor, copy_at, k in ((None, 1e-9, np.inf, 10), (30.0, 1e-9, 0.8, 10),
+                                             (180.0, 0.05, 0.8, 4), (7.0, 1e-9, 0.5, 25)):
+            decay = (np.empty(0) if half_life is None
+                     else scoring.decay_table(half_life, int(days.max() - days[days != scoring.NO_DATE].min()) + 1))
+            args = (*rows, cands, terms, weights, dense, floor, copy_at, days, int(days[row]), decay,
+                    k, copy_at)
+            got_rows, got_scores = kernels.finish_plain(*args)
+            want_rows, want_scores = scoring.finish_plain(*args)
+            np.testing.assert_array_equal(got_rows, want_rows)
+            np.testing.assert_array_equal(got_scores, want_scores)
+            assert not dense.any(), "scratch must be left zeroed"
+            # What the steps promise, checked against plain arithmetic.
+            X = model.index.matrix_
+            cosines = np.array([X[row].multiply(X[c]).sum() for c in got_rows])
+            assert np.all((cosines >= floor - 1e-6) & (cosines < copy_at + 1e-6))
+            assert len(got_rows) <= k and np.all(np.diff(got_scores) <= 0)
+            if half_life is None:
+                np.testing.assert_allclose(got_scores, cosines, rtol=1e-5)
+
+
 def test_column_postings_match_the_transpose(arrays) -> None:
     rows, postings, (_, n_terms) = arrays
     columns = np.array([5, 17, 3, 200, n_terms - 1], dtype=np.int32)
