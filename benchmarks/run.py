@@ -502,56 +502,64 @@ def _serve(bundle: str, texts_path: str, n_queries: int, warmup: int, seed: int,
     # All-pairs top-10: every archived article (or a random sample of query rows against
     # the whole archive, when batch_rows < n; the per-row work does not depend on which
     # rows are asked, so the rate is comparable).
-    if batch_rows >= n:
-        brows = np.arange(n)
-        bids = None
-    else:
-        brows = np.sort(rng.choice(n, size=batch_rows, replace=False))
-        bids = [str(ids[r]) for r in brows]
+    brows = (np.arange(n) if batch_rows >= n
+             else np.sort(rng.choice(n, size=batch_rows, replace=False)))
     m = len(brows)
-    batch: dict[str, dict] = {}
-    note(f"all-pairs over {m:,} rows: recsys")
-    t0, c0 = time.perf_counter(), time.process_time()
-    results = list(model.related_batch(bids, k=K))
-    batch["recsys"] = {"seconds": time.perf_counter() - t0, "rows": m, "cpu": time.process_time() - c0,
-                       "mean_len": float(np.mean([len(r.ids) for _, r in results]))}
-    del results
-    gc.collect()
-
-    note(f"recsys {m / batch['recsys']['seconds']:,.0f}/s; scipy baseline")
     chunk = 2000 if n <= 30_000 else 1000 if n <= 120_000 else 500
-    t0, c0 = time.perf_counter(), time.process_time()
-    XT = X.T.tocsr()
-    kept = []
-    for start in range(0, m, chunk):
-        c = brows[start:start + chunk]
-        P = (X[c] @ XT).toarray()
-        P[np.arange(len(c)), c] = -np.inf
-        top = np.argpartition(-P, K, axis=1)[:, :K]
-        order = np.argsort(-np.take_along_axis(P, top, axis=1), axis=1, kind="stable")
-        kept.append(np.take_along_axis(top, order, axis=1))
-        del P
-    batch["scipy"] = {"seconds": time.perf_counter() - t0, "rows": m, "chunk": chunk,
-                      "cpu": time.process_time() - c0}
-    del kept
-    gc.collect()
-
-    note(f"scipy {m / batch['scipy']['seconds']:,.0f}/s; sparse_dot_topn baselines")
-    t0, c0 = time.perf_counter(), time.process_time()
-    XT = X.T.tocsr()
-    for start in range(0, m, 2000):
-        sp_matmul_topn(X[brows[start:start + 2000]], XT, top_n=K + 1,
-                       n_threads=None if threads == 1 else threads)
-    batch["topn11"] = {"seconds": time.perf_counter() - t0, "rows": m, "chunk": 2000,
-                       "cpu": time.process_time() - c0}
-    # For attribution only: recsys on one thread (how far the threads carry the batch).
     index = model.index
-    threads_before, index.n_threads = index.n_threads, 1
+    threads_before = index.n_threads
+    mean_len: list[int] = []
+
+    def recsys_rows(part: np.ndarray, n_threads: int | None = threads_before) -> None:
+        index.n_threads = n_threads
+        results = list(model.related_batch([str(ids[r]) for r in part], k=K))
+        index.n_threads = threads_before
+        mean_len.extend(len(r.ids) for _, r in results)
+
+    def scipy_rows(part: np.ndarray) -> None:
+        for start in range(0, len(part), chunk):
+            c = part[start:start + chunk]
+            P = (X[c] @ XT).toarray()
+            P[np.arange(len(c)), c] = -np.inf
+            top = np.argpartition(-P, K, axis=1)[:, :K]
+            order = np.argsort(-np.take_along_axis(P, top, axis=1), axis=1, kind="stable")
+            np.take_along_axis(top, order, axis=1)
+            del P
+
+    def topn_rows(part: np.ndarray) -> None:
+        for start in range(0, len(part), 2000):
+            sp_matmul_topn(X[part[start:start + 2000]], XT, top_n=K + 1,
+                           n_threads=None if threads == 1 else threads)
+
+    # The machine's speed drifts by tens of percent within minutes: each method runs on
+    # its share of the rows in every round, in a rotating order, so that all of them
+    # meet the same drift and their ratio is fair. The baselines' term-major copy of the
+    # archive is made once and counted in their time.
     t0, c0 = time.perf_counter(), time.process_time()
-    list(model.related_batch(bids, k=K))
-    batch["one_thread"] = {"seconds": time.perf_counter() - t0, "rows": m,
-                           "cpu": time.process_time() - c0}
-    index.n_threads = threads_before
+    XT = X.T.tocsr()
+    prep = (time.perf_counter() - t0, time.process_time() - c0)
+    methods: dict[str, Callable[[np.ndarray], None]] = {
+        "recsys": recsys_rows, "scipy": scipy_rows, "topn11": topn_rows,
+        "one_thread": lambda part: recsys_rows(part, 1)}
+    batch: dict[str, dict] = {key: {"seconds": 0.0, "cpu": 0.0, "rows": m, "rounds": []}
+                              for key in methods}
+    for key in ("scipy", "topn11"):
+        batch[key]["seconds"], batch[key]["cpu"] = prep
+    batch["scipy"]["chunk"], batch["topn11"]["chunk"] = chunk, 2000
+    note(f"all-pairs over {m:,} rows in {BATCH_ROUNDS} rounds: recsys and baselines")
+    for round_no, part in enumerate(np.array_split(brows, BATCH_ROUNDS)):
+        order = list(methods)[round_no % len(methods):] + list(methods)[:round_no % len(methods)]
+        for key in order:
+            t0, c0 = time.perf_counter(), time.process_time()
+            methods[key](part)
+            seconds = time.perf_counter() - t0
+            batch[key]["seconds"] += seconds
+            batch[key]["cpu"] += time.process_time() - c0
+            batch[key]["rounds"].append(len(part) / seconds)
+            gc.collect()
+    batch["recsys"]["mean_len"] = float(np.mean(mean_len[:m]))
+    note(f"recsys {m / batch['recsys']['seconds']:,.0f}/s, scipy {m / batch['scipy']['seconds']:,.0f}/s, "
+         f"sparse_dot_topn {m / batch['topn11']['seconds']:,.0f}/s")
     out["batch"] = batch
     out["n"] = n
     out["module"] = recsys.__file__
@@ -704,6 +712,7 @@ LATENCY_BASELINES = {
              ("seen", "recsys itself, every word of the texts seen before (a long-running "
                       "worker; attribution, not a baseline)")],
 }
+BATCH_ROUNDS = 4  # all-pairs methods alternate over this many shares of the rows
 BATCH_BASELINES = [("scipy", "scipy X[chunk] @ X.T + argpartition (1 thread)"),
                    ("topn11", "sparse_dot_topn sp_matmul_topn top-11 (all cores)"),
                    ("one_thread", "recsys itself on 1 thread (attribution, not a baseline)")]
@@ -802,20 +811,29 @@ def report(args: argparse.Namespace, info: dict, runs: list[dict], started: floa
     add("recsys: `list(model.related_batch(k=10))` (the single-query code, compiled kernels, "
         "rows spread over threads on all cores). Articles/s = query rows ÷ wall "
         "seconds; where \"rows\" is below the size, that many random archive rows were "
-        "queried against the whole archive. CPU s: process CPU seconds (all threads) for those "
+        "queried against the whole archive. The rows are split into "
+        f"{BATCH_ROUNDS} shares and every method runs on each share in turn, in a rotating "
+        "order, so that all meet the machine's drift alike; the brackets give the range over "
+        "the shares. CPU s: process CPU seconds (all threads) for those "
         "rows. Ratio = recsys ÷ baseline articles/s (above 1× = recsys faster).\n")
     rows = []
+
+    def rate(figures: dict) -> str:
+        rounds = figures.get("rounds")  # runs before the rounds were introduced have none
+        spread = f" ({f(min(rounds), 0)}–{f(max(rounds), 0)})" if rounds else ""
+        return f(figures["rows"] / figures["seconds"], 0) + spread
+
     for r in runs:
         b = r["serve"]["batch"]
         mine = b["recsys"]["rows"] / b["recsys"]["seconds"]
         for key, label in BATCH_BASELINES:
             theirs = b[key]["rows"] / b[key]["seconds"]
             extra = f" (chunk {b[key]['chunk']})" if key == "scipy" else ""
-            rows.append([f"{r['n']:,}", f"{b['recsys']['rows']:,}", f(mine, 0),
-                         f(b["recsys"].get("cpu", math.nan)), label + extra, f(theirs, 0),
+            rows.append([f"{r['n']:,}", f"{b['recsys']['rows']:,}", rate(b["recsys"]),
+                         f(b["recsys"].get("cpu", math.nan)), label + extra, rate(b[key]),
                          f(b[key].get("cpu", math.nan)), ratio(mine, theirs), f(r["serve"]["load1"])])
-    add(table(["size", "rows", "recsys articles/s", "recsys CPU s", "baseline", "baseline articles/s",
-               "baseline CPU s", "ratio", "load"], rows))
+    add(table(["size", "rows", "recsys articles/s (per round)", "recsys CPU s", "baseline",
+               "baseline articles/s (per round)", "baseline CPU s", "ratio", "load"], rows))
 
     add("\n## Cold command line and bundle\n")
     add(f"Wall time of a whole process, median of {args.cli_runs} runs (min–max), after one "
