@@ -433,9 +433,9 @@ class RelatedIndex:
                                                    self._buffers().dense, floor, copy_at,
                                                    self.days_, day, decay, settings.k, copy_at)
         else:
-            cands, scores, _ = scoring.ranked(*self._rows, cands, terms, weights,
-                                              self._buffers().dense, floor, copy_at,
-                                              self.days_, day, decay)
+            cands, scores = scoring.ranked(*self._rows, cands, terms, weights,
+                                           self._buffers().dense, floor, copy_at,
+                                           self.days_, day, decay)
             chosen = self._diversified(cands, scores, settings)
             cands, scores = cands[chosen], scores[chosen]
         if len(cands) < settings.min_count:

@@ -89,7 +89,7 @@ def ranked(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, 
     under ``floor`` or at least ``copy_at`` (copies of the query) dropped, the rest
     multiplied by ``decay[age]`` (age in days from the freshest dated candidate;
     undated ones and an empty ``decay`` are not decayed), best first, ties by row.
-    Returns (rows, scores, cosines).
+    Returns (rows, scores).
 
     Ages count from the freshest candidate, not from the query's date: the order is the
     same, but a new text dated today over an older archive keeps readable scores instead
@@ -104,14 +104,14 @@ def ranked(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, 
         if dated.any():
             scores[dated] = raw[dated] * decay[ages[dated] - ages[dated].min()]
     order = np.argsort(-scores, kind="stable")  # ties keep the rows' ascending order
-    return cands[order], scores[order], raw[order]
+    return cands[order], scores[order]
 
 
 def finish_plain(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, days,
                  day, decay, k, threshold):
     """See :func:`recsys.kernels.finish_plain`."""
-    cands, scores, _ = ranked(indptr, indices, data, cands, terms, weights, dense, floor,
-                              copy_at, days, day, decay)
+    cands, scores = ranked(indptr, indices, data, cands, terms, weights, dense, floor,
+                           copy_at, days, day, decay)
     limit = min(len(cands), max(3 * k, k + 20))
     if threshold == np.inf:
         chosen = np.arange(min(k, limit))
