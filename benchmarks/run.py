@@ -486,7 +486,8 @@ def _serve(bundle: str, texts_path: str, n_queries: int, warmup: int, seed: int,
             ("text/recsys", lambda t: model.related_to(t, k=K), texts, warmup),
             ("text/vectorize", lambda t: vectorize([t]), texts, warmup),
             ("text/scipy", lambda t: scipy_vec(vectorize([t])), texts, warmup),
-            ("text/nn", lambda t: nn.kneighbors(vectorize([t]), n_neighbors=K), nn_texts, NN_WARMUP)):
+            ("text/nn", lambda t: nn.kneighbors(vectorize([t]), n_neighbors=K), nn_texts,
+             NN_WARMUP)):
         words_unseen()
         lat[key] = _latency(ask, items, first)
     # Once more with every word of the texts already seen: a long-running worker.
@@ -558,8 +559,9 @@ def _serve(bundle: str, texts_path: str, n_queries: int, warmup: int, seed: int,
             batch[key]["rounds"].append(len(part) / seconds)
             gc.collect()
     batch["recsys"]["mean_len"] = float(np.mean(mean_len[:m]))
-    note(f"recsys {m / batch['recsys']['seconds']:,.0f}/s, scipy {m / batch['scipy']['seconds']:,.0f}/s, "
-         f"sparse_dot_topn {m / batch['topn11']['seconds']:,.0f}/s")
+    rates = {key: m / figures["seconds"] for key, figures in batch.items()}
+    note(f"recsys {rates['recsys']:,.0f}/s, scipy {rates['scipy']:,.0f}/s, "
+         f"sparse_dot_topn {rates['topn11']:,.0f}/s")
     out["batch"] = batch
     out["n"] = n
     out["module"] = recsys.__file__

@@ -784,7 +784,8 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         texts = []
         for title, body in zip(titles, bodies):
             cut = lead_end(body, self.lead_blend_chars) if self.lead_blend else len(body)
-            texts += [f"{title}\n{body[:cut]}", body[cut:], *(text(title, body) for *_, text in boosts)]
+            texts += [f"{title}\n{body[:cut]}", body[cut:],
+                      *(text(title, body) for *_, text in boosts)]
         entries = self.words_.entries(texts)
         cols = np.fromiter(itertools.chain.from_iterable(c for c, _ in entries), dtype=np.int64)
         counts = np.fromiter(itertools.chain.from_iterable(v for _, v in entries), dtype=np.float64)

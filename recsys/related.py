@@ -476,7 +476,8 @@ class RelatedIndex:
             ok &= np.isin(self.topics_[cands], _topic_codes(rules.require_topics))
         return ok
 
-    def _diversified(self, cands: np.ndarray, scores: np.ndarray, settings: RelatedSettings) -> np.ndarray:
+    def _diversified(self, cands: np.ndarray, scores: np.ndarray,
+                     settings: RelatedSettings) -> np.ndarray:
         """Positions of up to k of the ranked candidates chosen by maximal marginal
         relevance (score traded for novelty), skipping near-copies of one already picked."""
         limit = min(len(cands), max(3 * settings.k, settings.k + 20))

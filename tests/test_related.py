@@ -53,7 +53,8 @@ def test_new_text_query_finds_its_story(model: NewsModel, corpus: list) -> None:
     assert related.scores[0] > 0.9
 
 
-def test_a_vector_in_any_sparse_or_dense_form_gives_the_same_list(model: NewsModel, corpus: list) -> None:
+def test_a_vector_in_any_sparse_or_dense_form_gives_the_same_list(model: NewsModel,
+                                                                  corpus: list) -> None:
     vector = model.vectorizer.transform([corpus[3]])
     expected = model.index.similar_to_vector(vector, 5)
     for form in (vector.toarray(), vector.astype(np.float64), vector.tocoo()):

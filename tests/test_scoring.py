@@ -86,10 +86,10 @@ def test_finishing_is_identical_and_ranks_by_decayed_exact_score(arrays, model: 
         cands = np.sort(rng.choice(n, size=60, replace=False))
         for half_life, floor, copy_at, k in ((None, 1e-9, np.inf, 10), (30.0, 1e-9, 0.8, 10),
                                              (180.0, 0.05, 0.8, 4), (7.0, 1e-9, 0.5, 25)):
-            decay = (np.empty(0) if half_life is None
-                     else scoring.decay_table(half_life, int(days.max() - days[days != scoring.NO_DATE].min()) + 1))
-            args = (*rows, cands, terms, weights, dense, floor, copy_at, days, int(days[row]), decay,
-                    k, copy_at)
+            span = int(days.max() - days[days != scoring.NO_DATE].min()) + 1
+            decay = np.empty(0) if half_life is None else scoring.decay_table(half_life, span)
+            args = (*rows, cands, terms, weights, dense, floor, copy_at, days, int(days[row]),
+                    decay, k, copy_at)
             got_rows, got_scores = kernels.finish_plain(*args)
             want_rows, want_scores = scoring.finish_plain(*args)
             np.testing.assert_array_equal(got_rows, want_rows)
