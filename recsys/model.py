@@ -246,6 +246,8 @@ class NewsModel:
     def classify(self, articles: Sequence[ArticleLike]) -> list[TopicPrediction]:
         """Topic probabilities for articles (``Article``, ``(title, body)`` or a text)."""
         articles = list(articles)
+        if not articles:
+            return []
         X = self.topic_features.transform(articles)
         known = np.diff(X[:, : self.vectorizer.n_word_features].tocsr().indptr)
         texts = [a.text if isinstance(a, Article) else a if isinstance(a, str) else " ".join(a)

@@ -470,6 +470,13 @@ NON_ARABIC = {
 }
 
 
+def test_no_articles_in_gives_nothing_out(model: recsys.NewsModel) -> None:
+    """A batch that filtered down to nothing is a normal request, not an error."""
+    assert model.classify([]) == []
+    assert model.vectorizer.transform([]).shape == (0, model.vectorizer.n_word_features)
+    assert list(model.related_batch([])) == []
+
+
 def test_non_arabic_text_is_read_and_classified_with_low_confidence(
         tmp_path: Path, model: NewsModel) -> None:
     """Req. 1, non-Arabic text (library): it is read without error and classified with
