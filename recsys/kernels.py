@@ -20,7 +20,7 @@ from numba import njit
 from .scoring import BIN_SHIFT, LOWEST_BIN, N_BINS, NO_DATE
 
 __all__ = ["gather_candidates", "exact_scores", "first_distinct", "row_similarities",
-           "finish_plain"]
+           "finish_plain", "related_rows"]
 
 _JIT = {"cache": True, "nogil": True}
 
@@ -166,3 +166,36 @@ def finish_plain(indptr, indices, data, cands, terms, weights, dense, floor, cop
     else:
         chosen = first_distinct(indptr, indices, data, kept[:limit], k, threshold, dense)
     return kept[chosen], scores[chosen]
+
+
+@njit(**_JIT)
+def related_rows(indptr, indices, data, postings_indptr, postings_indices, postings_data,
+                 common, rows, pool, floor, copy_at, days, decay, k, threshold, scores, dense):
+    """The plain related lists (no rules, no MMR) of archive ``rows``, each as a query by
+    its own row: candidates gathered on its terms that are not ``common`` (all of them
+    if none is rare), then :func:`finish_plain`. Returns ``(found, found_scores,
+    counts)``: row ``q``'s list is ``found[q, :counts[q]]``. One call for a whole share
+    of a batch, so that threads never wait for each other's Python between kernels."""
+    m = rows.shape[0]
+    found = np.full((m, k), -1, dtype=np.int64)
+    found_scores = np.zeros((m, k), dtype=np.float64)
+    counts = np.zeros(m, dtype=np.int64)
+    for q in range(m):
+        row = rows[q]
+        terms = indices[indptr[row]:indptr[row + 1]]
+        weights = data[indptr[row]:indptr[row + 1]]
+        rare = ~common[terms]
+        if rare.any():
+            cands = gather_candidates(postings_indptr, postings_indices, postings_data,
+                                      terms[rare], weights[rare], row, pool, scores)
+        else:
+            cands = gather_candidates(postings_indptr, postings_indices, postings_data,
+                                      terms, weights, row, pool, scores)
+        chosen, chosen_scores = finish_plain(indptr, indices, data, cands, terms,
+                                             weights.astype(np.float64), dense, floor, copy_at,
+                                             days, np.int64(days[row]), decay, k, threshold)
+        n = chosen.shape[0]
+        counts[q] = n
+        found[q, :n] = chosen
+        found_scores[q, :n] = chosen_scores
+    return found, found_scores, counts

@@ -377,6 +377,16 @@ class RelatedIndex:
         self._check_fitted()
         settings = self._settings(k, overrides)
         threads = self.n_threads or os.cpu_count() or 1
+        plain = (rules is None and settings.mmr_lambda is None and not settings.before_only
+                 and settings.max_age_days is None)
+        if plain:  # the common case: a share of rows per kernel call
+            rows = np.asarray(rows, dtype=np.int64)
+            shares = np.array_split(rows, min(len(rows), 8 * threads)) if len(rows) else []
+            if threads == 1 or len(shares) < 2:
+                return [pair for share in shares for pair in self._plain_lists(share, settings)]
+            with ThreadPoolExecutor(threads) as pool:
+                return [pair for pairs in pool.map(self._plain_lists, shares,
+                                                   [settings] * len(shares)) for pair in pairs]
 
         def one(row: int) -> tuple[str, Related]:
             return self.ids_[row], self._query_row(int(row), settings, rules)
@@ -385,6 +395,21 @@ class RelatedIndex:
             return [one(row) for row in rows]
         with ThreadPoolExecutor(threads) as pool:
             return list(pool.map(one, rows, chunksize=max(1, len(rows) // (8 * threads))))
+
+    def _plain_lists(self, rows: np.ndarray, settings: RelatedSettings) -> list[tuple[str, Related]]:
+        """``(id, Related)`` for archive rows with no editors' rules, no date filter and no
+        MMR: what :meth:`similar` gives for each, from one kernel call."""
+        buffers, postings = self._buffers(), self._build_postings()
+        copy_at = settings.duplicate_threshold or math.inf
+        found, scores, counts = self._ops.related_rows(
+            *self._rows, *postings, self.common_terms_, rows,
+            max(settings.pool, 3 * settings.k), max(settings.min_score, 1e-9), copy_at,
+            self.days_, self._decay_table(settings.half_life_days), settings.k, copy_at,
+            buffers.scores, buffers.dense)
+        counts[counts < settings.min_count] = 0
+        return [(self.ids_[row], Related(self.ids_[found[q, :n]].astype(str),
+                                         scores[q, :n].astype(np.float32)))
+                for q, (row, n) in enumerate(zip(rows, counts))]
 
     def _query_row(self, row: int, settings: RelatedSettings, rules: EditorRules | None) -> Related:
         indptr, indices, data = self._rows

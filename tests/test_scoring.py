@@ -104,6 +104,29 @@ def test_finishing_is_identical_and_ranks_by_decayed_exact_score(arrays, model: 
                 np.testing.assert_allclose(got_scores, cosines, rtol=1e-5)
 
 
+def test_batch_kernel_is_identical_and_equals_one_query_per_row(arrays, model: NewsModel) -> None:
+    rows, postings, (n, n_terms) = arrays
+    index = model.index
+    common = index.common_terms_.copy()
+    common[np.argsort(-np.bincount(rows[1], minlength=n_terms))[:50]] = True  # some skipped
+    decay = scoring.decay_table(180.0, index._day_span)
+    picked = np.arange(0, n, 3)
+    args = (*rows, *postings, common, picked, 50, 1e-9, 0.8, index.days_, decay, 10, 0.8)
+    compiled = kernels.related_rows(*args, np.zeros(n, dtype=np.float32), np.zeros(n_terms))
+    reference = scoring.related_rows(*args, np.zeros(n, dtype=np.float32), np.zeros(n_terms))
+    for a, b in zip(compiled, reference):
+        np.testing.assert_array_equal(a, b)
+    found, scores, counts = compiled
+    index.common_terms_, saved = common, index.common_terms_
+    try:
+        for q, row in enumerate(picked):
+            single = index.similar(index.ids_[row], 10)
+            assert single.ids.tolist() == index.ids_[found[q, :counts[q]]].tolist()
+            np.testing.assert_array_equal(single.scores, scores[q, :counts[q]].astype(np.float32))
+    finally:
+        index.common_terms_ = saved
+
+
 def test_column_postings_match_the_transpose(arrays) -> None:
     rows, postings, (_, n_terms) = arrays
     columns = np.array([5, 17, 3, 200, n_terms - 1], dtype=np.int32)
