@@ -20,7 +20,7 @@ from numba import njit
 from .scoring import BIN_SHIFT, LOWEST_BIN, N_BINS, NO_DATE
 
 __all__ = ["gather_candidates", "exact_scores", "first_distinct", "row_similarities",
-           "finish_plain", "related_rows"]
+           "finish_plain", "related_query", "related_rows"]
 
 _JIT = {"cache": True, "nogil": True}
 
@@ -169,31 +169,41 @@ def finish_plain(indptr, indices, data, cands, terms, weights, dense, floor, cop
 
 
 @njit(**_JIT)
+def related_query(indptr, indices, data, postings_indptr, postings_indices, postings_data,
+                  common, terms, weights, exclude, day, pool, floor, copy_at, days, decay, k,
+                  threshold, scores, dense):
+    """A plain related list (no editors' rules, no date filter, no MMR) for the query
+    ``(terms, weights)`` dated ``day``: candidates gathered on its terms that are not
+    ``common`` (on all of them if none is rare), never the row ``exclude``, then
+    :func:`finish_plain`. Returns (rows, scores). One call per query: the Python between
+    kernels cost a tenth of a query, and held the GIL that other threads' queries need."""
+    rare = ~common[terms]
+    if rare.any():
+        cands = gather_candidates(postings_indptr, postings_indices, postings_data,
+                                  terms[rare], weights[rare], exclude, pool, scores)
+    else:
+        cands = gather_candidates(postings_indptr, postings_indices, postings_data,
+                                  terms, weights, exclude, pool, scores)
+    return finish_plain(indptr, indices, data, cands, terms, weights.astype(np.float64), dense,
+                        floor, copy_at, days, day, decay, k, threshold)
+
+
+@njit(**_JIT)
 def related_rows(indptr, indices, data, postings_indptr, postings_indices, postings_data,
                  common, rows, pool, floor, copy_at, days, decay, k, threshold, scores, dense):
-    """The plain related lists (no rules, no MMR) of archive ``rows``, each as a query by
-    its own row: candidates gathered on its terms that are not ``common`` (all of them
-    if none is rare), then :func:`finish_plain`. Returns ``(found, found_scores,
-    counts)``: row ``q``'s list is ``found[q, :counts[q]]``. One call for a whole share
-    of a batch, so that threads never wait for each other's Python between kernels."""
+    """:func:`related_query` for each of the archive ``rows``, as a query by its own row.
+    Returns ``(found, found_scores, counts)``: row ``q``'s list is
+    ``found[q, :counts[q]]``. One call for a whole share of a batch."""
     m = rows.shape[0]
     found = np.full((m, k), -1, dtype=np.int64)
     found_scores = np.zeros((m, k), dtype=np.float64)
     counts = np.zeros(m, dtype=np.int64)
     for q in range(m):
         row = rows[q]
-        terms = indices[indptr[row]:indptr[row + 1]]
-        weights = data[indptr[row]:indptr[row + 1]]
-        rare = ~common[terms]
-        if rare.any():
-            cands = gather_candidates(postings_indptr, postings_indices, postings_data,
-                                      terms[rare], weights[rare], row, pool, scores)
-        else:
-            cands = gather_candidates(postings_indptr, postings_indices, postings_data,
-                                      terms, weights, row, pool, scores)
-        chosen, chosen_scores = finish_plain(indptr, indices, data, cands, terms,
-                                             weights.astype(np.float64), dense, floor, copy_at,
-                                             days, np.int64(days[row]), decay, k, threshold)
+        chosen, chosen_scores = related_query(
+            indptr, indices, data, postings_indptr, postings_indices, postings_data, common,
+            indices[indptr[row]:indptr[row + 1]], data[indptr[row]:indptr[row + 1]], row,
+            np.int64(days[row]), pool, floor, copy_at, days, decay, k, threshold, scores, dense)
         n = chosen.shape[0]
         counts[q] = n
         found[q, :n] = chosen

@@ -247,12 +247,15 @@ class RelatedIndex:
         return _sparse().csc_matrix((data, indices, indptr), shape=self.shape_)
 
     def warm(self) -> RelatedIndex:
-        """Build the postings and load the compiled kernels now (a query would do it on
-        first use), so that a server's first request is as fast as the others."""
+        """Build the postings and load (or compile) the kernels now, those of single
+        queries and of batches, so that neither a server's first request nor a batch's
+        first chunk waits for them."""
         self._check_fitted()
         self._build_postings()
         if len(self.ids_):
-            self._query_row(0, self._settings(None, {}), None)
+            settings = self._settings(None, {})
+            self._query_row(0, settings, None)
+            self._plain_lists(np.zeros(1, dtype=np.int64), settings)
         return self
 
     def _gathering_postings(self, terms: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
@@ -377,9 +380,7 @@ class RelatedIndex:
         self._check_fitted()
         settings = self._settings(k, overrides)
         threads = self.n_threads or os.cpu_count() or 1
-        plain = (rules is None and settings.mmr_lambda is None and not settings.before_only
-                 and settings.max_age_days is None)
-        if plain:  # the common case: a share of rows per kernel call
+        if _plain(settings, rules):  # the common case: a share of rows per kernel call
             rows = np.asarray(rows, dtype=np.int64)
             shares = np.array_split(rows, min(len(rows), 8 * threads)) if len(rows) else []
             if threads == 1 or len(shares) < 2:
@@ -397,19 +398,28 @@ class RelatedIndex:
             return list(pool.map(one, rows, chunksize=max(1, len(rows) // (8 * threads))))
 
     def _plain_lists(self, rows: np.ndarray, settings: RelatedSettings) -> list[tuple[str, Related]]:
-        """``(id, Related)`` for archive rows with no editors' rules, no date filter and no
-        MMR: what :meth:`similar` gives for each, from one kernel call."""
-        buffers, postings = self._buffers(), self._build_postings()
-        copy_at = settings.duplicate_threshold or math.inf
+        """``(id, Related)`` for archive rows, as :meth:`similar` gives them when
+        :func:`_plain` holds, from one kernel call."""
         found, scores, counts = self._ops.related_rows(
-            *self._rows, *postings, self.common_terms_, rows,
-            max(settings.pool, 3 * settings.k), max(settings.min_score, 1e-9), copy_at,
-            self.days_, self._decay_table(settings.half_life_days), settings.k, copy_at,
-            buffers.scores, buffers.dense)
-        counts[counts < settings.min_count] = 0
-        return [(self.ids_[row], Related(self.ids_[found[q, :n]].astype(str),
-                                         scores[q, :n].astype(np.float32)))
+            *self._rows, *self._build_postings(), self.common_terms_, rows,
+            *self._plain_arguments(settings))
+        return [(self.ids_[row], self._listed(found[q, :n], scores[q, :n], settings))
                 for q, (row, n) in enumerate(zip(rows, counts))]
+
+    def _plain_arguments(self, settings: RelatedSettings) -> tuple:
+        """What the plain-list kernels take after the query: the settings, the dates, and
+        this thread's scratch."""
+        copy_at = settings.duplicate_threshold or math.inf
+        buffers = self._buffers()
+        return (max(settings.pool, 3 * settings.k), max(settings.min_score, 1e-9), copy_at,
+                self.days_, self._decay_table(settings.half_life_days), settings.k, copy_at,
+                buffers.scores, buffers.dense)
+
+    def _listed(self, cands: np.ndarray, scores: np.ndarray, settings: RelatedSettings) -> Related:
+        """The finished list as ids and scores; none if fewer than ``min_count``."""
+        if len(cands) < settings.min_count:
+            cands, scores = cands[:0], scores[:0]
+        return Related(self.ids_[cands].astype(str), scores.astype(np.float32))
 
     def _query_row(self, row: int, settings: RelatedSettings, rules: EditorRules | None) -> Related:
         indptr, indices, data = self._rows
@@ -418,6 +428,12 @@ class RelatedIndex:
 
     def _query(self, terms: np.ndarray, weights: np.ndarray, row: int | None, day: int,
                settings: RelatedSettings, rules: EditorRules | None) -> Related:
+        if self._postings is not None and _plain(settings, rules):  # the common case
+            cands, scores = self._ops.related_query(
+                *self._rows, *self._postings, self.common_terms_, terms,
+                np.asarray(weights, dtype=np.float32), -1 if row is None else row, day,
+                *self._plain_arguments(settings))
+            return self._listed(cands, scores, settings)
         pool = max(settings.pool, 3 * settings.k)
         gather_terms, gather_weights = terms, weights
         rare = ~self.common_terms_[terms]
@@ -607,6 +623,13 @@ def _sparse() -> Any:
 
 
 @functools.cache  # a query asks for it three times; the import statement costs microseconds
+def _plain(settings: RelatedSettings, rules: EditorRules | None) -> bool:
+    """Whether a query needs no step beyond gathering and :func:`~recsys.kernels.finish_plain`
+    (no editors' rules, no date filter, no MMR): then it runs as one kernel call."""
+    return (rules is None and settings.mmr_lambda is None and not settings.before_only
+            and settings.max_age_days is None)
+
+
 def _compiled_kernels() -> Any:
     """:mod:`recsys.kernels`, imported on first need: importing numba takes a second."""
     from . import kernels

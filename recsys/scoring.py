@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["gather_candidates", "exact_scores", "first_distinct", "row_similarities",
-           "ranked", "finish_plain", "related_rows", "decay_table", "BIN_SHIFT", "LOWEST_BIN", "N_BINS",
-           "NO_DATE", "score_bins"]
+           "ranked", "finish_plain", "related_query", "related_rows", "decay_table",
+           "BIN_SHIFT", "LOWEST_BIN", "N_BINS", "NO_DATE", "score_bins"]
 
 NO_DATE = np.iinfo(np.int32).min
 """Day number stored for articles without a date."""
@@ -120,22 +120,30 @@ def finish_plain(indptr, indices, data, cands, terms, weights, dense, floor, cop
     return cands[chosen], scores[chosen]
 
 
+def related_query(indptr, indices, data, postings_indptr, postings_indices, postings_data,
+                  common, terms, weights, exclude, day, pool, floor, copy_at, days, decay, k,
+                  threshold, scores, dense):
+    """See :func:`recsys.kernels.related_query`."""
+    rare = ~common[terms]
+    gather = (terms[rare], weights[rare]) if rare.any() else (terms, weights)
+    cands = gather_candidates(postings_indptr, postings_indices, postings_data, *gather,
+                              exclude, pool, scores)
+    return finish_plain(indptr, indices, data, cands, terms, weights.astype(np.float64), dense,
+                        floor, copy_at, days, day, decay, k, threshold)
+
+
 def related_rows(indptr, indices, data, postings_indptr, postings_indices, postings_data,
                  common, rows, pool, floor, copy_at, days, decay, k, threshold, scores, dense):
     """See :func:`recsys.kernels.related_rows`."""
     found = np.full((len(rows), k), -1, dtype=np.int64)
     found_scores = np.zeros((len(rows), k), dtype=np.float64)
     counts = np.zeros(len(rows), dtype=np.int64)
-    postings = (postings_indptr, postings_indices, postings_data)
     for q, row in enumerate(rows):
         span = slice(indptr[row], indptr[row + 1])
-        terms, weights = indices[span], data[span]
-        rare = ~common[terms]
-        gather = (terms[rare], weights[rare]) if rare.any() else (terms, weights)
-        cands = gather_candidates(*postings, *gather, row, pool, scores)
-        chosen, chosen_scores = finish_plain(indptr, indices, data, cands, terms,
-                                             weights.astype(np.float64), dense, floor, copy_at,
-                                             days, int(days[row]), decay, k, threshold)
+        chosen, chosen_scores = related_query(
+            indptr, indices, data, postings_indptr, postings_indices, postings_data, common,
+            indices[span], data[span], row, int(days[row]), pool, floor, copy_at, days, decay,
+            k, threshold, scores, dense)
         counts[q] = len(chosen)
         found[q, :len(chosen)] = chosen
         found_scores[q, :len(chosen)] = chosen_scores
