@@ -9,7 +9,10 @@ copy detection) cost microseconds instead of SciPy's per-call overhead.
 
 Every kernel is pure: it reads the index arrays and writes only the scratch buffers it
 is handed, which it leaves zeroed on return, so one buffer set serves many queries of
-one thread. Kernels release the GIL, so batch queries run on several threads.
+one thread. Kernels release the GIL, so batch queries run on several threads; a plain
+query (no editors' rules, date filter or MMR) is one call from gathering to the finished
+list (:func:`related_query`), and a batch one call per share of rows
+(:func:`related_rows`), so that threads do not queue for the GIL between kernels.
 """
 
 from __future__ import annotations
@@ -128,6 +131,22 @@ def row_similarities(indptr, indices, data, rows, dense):
 
 
 @njit(**_JIT)
+def _best_first(scores):
+    """Positions of ``scores`` from highest to lowest, ties in position order: a stable
+    insertion sort, as a candidate pool holds tens to a few hundred (numba's own
+    ``argsort`` took over two seconds to compile, on every fresh install)."""
+    order = np.arange(scores.shape[0])
+    for i in range(1, scores.shape[0]):
+        current = order[i]
+        j = i
+        while j > 0 and scores[order[j - 1]] < scores[current]:
+            order[j] = order[j - 1]
+            j -= 1
+        order[j] = current
+    return order
+
+
+@njit(**_JIT)
 def finish_plain(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, days,
                  day, decay, k, threshold):
     """The finishing of a query in one call (no MMR): the candidates ``cands`` (rows,
@@ -158,7 +177,7 @@ def finish_plain(indptr, indices, data, cands, terms, weights, dense, floor, cop
         for i in range(n):
             if days[kept[i]] != NO_DATE:
                 scores[i] = scores[i] * decay[abs(np.int64(days[kept[i]]) - day) - nearest]
-    order = np.argsort(-scores, kind="mergesort")  # stable: ties keep the rows' order
+    order = _best_first(scores)
     kept, scores = kept[order], scores[order]
     limit = min(n, max(3 * k, k + 20))
     if threshold == np.inf:
@@ -200,10 +219,14 @@ def related_rows(indptr, indices, data, postings_indptr, postings_indices, posti
     counts = np.zeros(m, dtype=np.int64)
     for q in range(m):
         row = rows[q]
+        # Contiguous copies (a row's hundred-odd entries): the query then has the same
+        # array types as from Python, and is compiled once rather than twice.
+        terms = np.ascontiguousarray(indices[indptr[row]:indptr[row + 1]])
+        weights = np.ascontiguousarray(data[indptr[row]:indptr[row + 1]])
         chosen, chosen_scores = related_query(
             indptr, indices, data, postings_indptr, postings_indices, postings_data, common,
-            indices[indptr[row]:indptr[row + 1]], data[indptr[row]:indptr[row + 1]], row,
-            np.int64(days[row]), pool, floor, copy_at, days, decay, k, threshold, scores, dense)
+            terms, weights, row, np.int64(days[row]), pool, floor, copy_at, days, decay, k,
+            threshold, scores, dense)
         n = chosen.shape[0]
         counts[q] = n
         found[q, :n] = chosen

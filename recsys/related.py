@@ -11,8 +11,9 @@ A query runs in two steps:
 
 The loops of both steps are compiled (:mod:`recsys.kernels`), except in a process that
 asks a single question, which uses their NumPy twins (:mod:`recsys.scoring`) rather than
-wait a second for the compiler. A batch runs the very same query code for every row, on
-several threads, so batch and single calls agree.
+wait a second for the compiler. A query with no editors' rules, date filter or MMR runs
+both steps in one compiled call; a batch runs that same call for every row, a share of
+rows per thread, so batch and single calls agree.
 """
 
 from __future__ import annotations
@@ -429,10 +430,12 @@ class RelatedIndex:
     def _query(self, terms: np.ndarray, weights: np.ndarray, row: int | None, day: int,
                settings: RelatedSettings, rules: EditorRules | None) -> Related:
         if self._postings is not None and _plain(settings, rules):  # the common case
+            # Writable copies (the index's arrays may be read-only memory maps), as the
+            # batch kernel passes them: one compiled version of the query serves both.
             cands, scores = self._ops.related_query(
-                *self._rows, *self._postings, self.common_terms_, terms,
-                np.asarray(weights, dtype=np.float32), -1 if row is None else row, day,
-                *self._plain_arguments(settings))
+                *self._rows, *self._postings, self.common_terms_,
+                np.array(terms, dtype=np.int32), np.array(weights, dtype=np.float32),
+                -1 if row is None else row, day, *self._plain_arguments(settings))
             return self._listed(cands, scores, settings)
         pool = max(settings.pool, 3 * settings.k)
         gather_terms, gather_weights = terms, weights
