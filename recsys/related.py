@@ -401,9 +401,9 @@ class RelatedIndex:
     def _plain_lists(self, rows: np.ndarray, settings: RelatedSettings) -> list[tuple[str, Related]]:
         """``(id, Related)`` for archive rows, as :meth:`similar` gives them when
         :func:`_plain` holds, from one kernel call."""
+        postings = self._build_postings()  # first: with them, the compiled kernels answer
         found, scores, counts = self._ops.related_rows(
-            *self._rows, *self._build_postings(), self.common_terms_, rows,
-            *self._plain_arguments(settings))
+            *self._rows, *postings, self.common_terms_, rows, *self._plain_arguments(settings))
         return [(self.ids_[row], self._listed(found[q, :n], scores[q, :n], settings))
                 for q, (row, n) in enumerate(zip(rows, counts))]
 
