@@ -625,7 +625,6 @@ def _sparse() -> Any:
     return scipy.sparse
 
 
-@functools.cache  # a query asks for it three times; the import statement costs microseconds
 def _plain(settings: RelatedSettings, rules: EditorRules | None) -> bool:
     """Whether a query needs no step beyond gathering and :func:`~recsys.kernels.finish_plain`
     (no editors' rules, no date filter, no MMR): then it runs as one kernel call."""
@@ -633,6 +632,7 @@ def _plain(settings: RelatedSettings, rules: EditorRules | None) -> bool:
             and settings.max_age_days is None)
 
 
+@functools.cache  # a query asks for it three times; the import statement costs microseconds
 def _compiled_kernels() -> Any:
     """:mod:`recsys.kernels`, imported on first need: importing numba takes a second."""
     from . import kernels
