@@ -151,15 +151,9 @@ def _to_unit(values: np.ndarray, rows: np.ndarray, n_rows: int) -> np.ndarray:
     return values
 
 
-def _plus(counts: sp.csr_matrix, *extras: sp.csr_matrix | None) -> sp.csr_matrix:
-    """``counts`` plus the sum of the ``extras`` that are not ``None``."""
-    given = [extra for extra in extras if extra is not None]
-    if not given:
-        return counts
-    total = given[0]
-    for extra in given[1:]:
-        total = total + extra
-    return counts + total
+def _plus(counts: sp.csr_matrix, extra: sp.csr_matrix | None) -> sp.csr_matrix:
+    """``counts`` plus ``extra`` (a boost), unless that is ``None``."""
+    return counts if extra is None else counts + extra
 
 
 def article_fields(articles: Iterable[ArticleLike]) -> tuple[list[str], list[str]]:
