@@ -354,6 +354,7 @@ def load_bundle(path: str | os.PathLike, *, strict_versions: bool = False,
         for name in (*_MODEL_PARTS, "archive"):
             getattr(model, name)
         index.warm()
+        model.vectorizer.warm()
     return model
 
 

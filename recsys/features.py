@@ -235,15 +235,19 @@ class _Share:
     first_term: int  # how many terms it had before
     new_terms: list[str]
     shown: list[tuple[int, tuple]]  # (column, display_key of its word) where that improved
+    words: list[str]  # the distinct words first met in this share, but glued ones
+    word_columns: np.ndarray  # and their columns (-1: none)
 
 
 def _merge_parts(shares: Iterable[_Share], after_last: Callable[[], object] | None = None,
-                 ) -> tuple[sp.csr_matrix, np.ndarray, list[str | None]]:
-    """Stack the shares' counts on one vocabulary (first seen, first numbered) and pick
-    each term's display word, consuming the shares as they come; ``after_last`` runs
-    once the last has come, before the stacking (to stop the counting processes)."""
+                 ) -> tuple[sp.csr_matrix, np.ndarray, list[str | None], dict[str, int]]:
+    """Stack the shares' counts on one vocabulary (first seen, first numbered), pick
+    each term's display word and gather every word's column, consuming the shares as
+    they come; ``after_last`` runs once the last has come, before the stacking (to stop
+    the counting processes)."""
     vocabulary: dict[str, int] = {}
     shown: list[tuple | None] = []
+    seen: dict[str, int] = {}  # word -> merged column (-1: none)
     to_merged: dict[str, np.ndarray] = {}  # a process's columns -> merged columns
     blocks = []
     for share in shares:
@@ -258,6 +262,9 @@ def _merge_parts(shares: Iterable[_Share], after_last: Callable[[], object] | No
             merged = mapping[col]
             if shown[merged] is None or key < shown[merged]:
                 shown[merged] = key
+        seen.update(zip(share.words, np.where(share.word_columns >= 0,
+                                              mapping[np.maximum(share.word_columns, 0)],
+                                              -1).tolist()))
         c = share.counts
         blocks.append((c.data, mapping[c.indices], c.indptr))
     if after_last is not None:
@@ -265,7 +272,8 @@ def _merge_parts(shares: Iterable[_Share], after_last: Callable[[], object] | No
     width = len(vocabulary)
     stacked = sp.vstack([sp.csr_matrix(b, shape=(len(b[2]) - 1, width)) for b in blocks],
                         format="csr")
-    return stacked, np.array(list(vocabulary), dtype=object), [k and k[-1] for k in shown]
+    return (stacked, np.array(list(vocabulary), dtype=object), [k and k[-1] for k in shown],
+            seen)
 
 
 class TermCounter(TransformerMixin, BaseEstimator):
@@ -276,6 +284,9 @@ class TermCounter(TransformerMixin, BaseEstimator):
     Here each document's tokens are counted with ``collections.Counter`` (C code) and
     each distinct token is mapped to its column once per process through a cache, so
     the Python work grows with distinct tokens per document, not with every token.
+    Fitting keeps that cache, every distinct word of the archive with its column
+    (``seen_words_``, ``seen_columns_``; glued words aside), so that a process that
+    loads the fitted counter analyses only the words the archive never had.
 
     Parameters
     ----------
@@ -375,13 +386,18 @@ class TermCounter(TransformerMixin, BaseEstimator):
         # A term shows as its most readable word (see display_key) among its tokens.
         vocab.shown.extend([None] * (len(vocab.terms) - len(vocab.shown)))
         improved = {}
+        words, word_columns = [], []
         for token, col in itertools.islice(vocab.columns.items(), first_token, None):  # the new
+            if col >= -1:
+                words.append(token)
+                word_columns.append(col)
             if col >= 0:
                 key = display_key(token)
                 if vocab.shown[col] is None or key < vocab.shown[col]:
                     vocab.shown[col] = improved[col] = key
         return _Share(counts, f"{_PROCESS}-{fit}", first_term,
-                      list(itertools.islice(vocab.terms, first_term, None)), list(improved.items()))
+                      list(itertools.islice(vocab.terms, first_term, None)), list(improved.items()),
+                      words, np.array(word_columns, dtype=np.int64))
 
     @contextlib.contextmanager
     def processes(self, n_docs: int) -> Iterator[ProcessPoolExecutor | None]:
@@ -447,10 +463,10 @@ class TermCounter(TransformerMixin, BaseEstimator):
                                   [fit] * len(shares))
             # Stop the processes now, not at the caller's exit: their memory is freed
             # before the stacked counts are built.
-            counts, terms, words = _merge_parts(parts, after_last=processes.shutdown)
+            counts, terms, words, seen = _merge_parts(parts, after_last=processes.shutdown)
         else:
-            counts, terms, words = _merge_parts([self._count_part(documents, cuts, first_weight != 1,
-                                                                  prepare, fit)])
+            counts, terms, words, seen = _merge_parts([self._count_part(
+                documents, cuts, first_weight != 1, prepare, fit)])
             del _FITS[fit]
         # Each share's rows are blocks of its documents: the pieces, then the first parts.
         n_pieces = 1 + (n_cuts if prepare is not None else len(cuts[0]) if cuts else 0)
@@ -477,7 +493,16 @@ class TermCounter(TransformerMixin, BaseEstimator):
         self.vocabulary_ = {term: col for col, term in enumerate(self.terms_)}
         self.display_terms_ = np.array([clean(words[c]) if words[c] else terms[c] for c in keep],
                                        dtype=object)
-        self._cache, self._multi = {}, []
+        # Every word of the archive and its column, kept so that a process that loads
+        # this model vectorizes new articles without analysing the words it already saw.
+        column_of = np.full(len(terms) + 1, -1, dtype=np.int32)  # the last slot: no column
+        column_of[keep] = np.arange(len(keep))
+        # One string: at 60k articles a list of the 455,000 words took 8x longer to save
+        # and 2x longer to load.
+        self.seen_words_ = "\n".join(seen)
+        self.seen_columns_ = column_of[np.fromiter(seen.values(), dtype=np.int64, count=len(seen))]
+        del seen
+        self._cache, self._multi = None, []
         for j, prefix in enumerate(prefixes):
             prefixes[j] = prefix[:, keep].tocsr()
             # A row's entries come in the column order of whichever process counted it;
@@ -503,10 +528,21 @@ class TermCounter(TransformerMixin, BaseEstimator):
         cache, multi = self._known_columns()
         return list(self._entries(texts, self.vocabulary_, cache, multi, grow=False))
 
+    def warm(self) -> TermCounter:
+        """Build this process's table of the words met in fitting now rather than on
+        the first :meth:`transform` (0.2-0.3 s and 74 MB at 60k articles); returns
+        ``self``."""
+        self._known_columns()
+        return self
+
     def _known_columns(self) -> tuple[dict[str, int], list[tuple[int, ...]]]:
         _check_fitted(self, "vocabulary_")
-        if getattr(self, "_cache", None) is None or len(self._cache) > _MAX_KNOWN_WORDS:
-            self._cache, self._multi = {}, []  # per process, and bounded: servers run for days
+        if (getattr(self, "_cache", None) is None
+                or len(self._cache) > len(self.seen_columns_) + _MAX_KNOWN_WORDS):
+            # Per process, starting from the archive's words, and bounded: servers run
+            # for days and meet new words every day.
+            self._cache = dict(zip(self.seen_words_.split("\n"), self.seen_columns_.tolist()))
+            self._multi = []
         return self._cache, self._multi
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
@@ -752,6 +788,13 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         return unit_rows(matrix.astype(np.float32, copy=False).tocsr(), copy=False)
 
     # -- use --------------------------------------------------------------------------------
+
+    def warm(self) -> ArticleVectorizer:
+        """Get ready to vectorize new articles at full speed (see :meth:`TermCounter.warm`);
+        returns ``self``."""
+        _check_fitted(self, "words_")
+        self.words_.warm()
+        return self
 
     def transform(self, articles: Iterable[ArticleLike]) -> sp.csr_matrix:
         """Vectorize articles with the fitted vocabulary; rows are L2-normalised."""

@@ -10,7 +10,8 @@ import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.model_selection import cross_val_score
 
-from recsys import Article, ArticleVectorizer, make_topic_pipeline
+from recsys import ArabicAnalyzer, Article, ArticleVectorizer, make_topic_pipeline
+from recsys.arabic import word_terms
 from recsys.boilerplate import remove_site_runs, site_of
 
 FOOTER = "تابعونا على قناتنا في تلغرام لمزيد من الأخبار العاجلة"
@@ -114,6 +115,31 @@ def test_fitted_rows_equal_transform_of_the_same_articles(corpus: list[Article],
     for i in range(0, len(corpus), 97):
         one = vectorizer.transform([corpus[i]])
         assert np.array_equal(one.indices, X[i].indices) and np.array_equal(one.data, X[i].data)
+
+
+def test_words_met_in_fitting_are_not_analysed_again(corpus: list[Article], monkeypatch) -> None:
+    """A fitted vectorizer, pickled as in a bundle, keeps the column of every word of its
+    archive, gathered from all the counting processes: vectorizing archive text then
+    analyses only glued words (kept out of that table), a new word once, and the rows are
+    the fitted ones to the last bit."""
+    import recsys.features as features
+
+    monkeypatch.setattr(features, "_PARALLEL_MIN_DOCS", 10)
+    monkeypatch.setattr(features, "_SHARE_DOCS", 37)  # words met by several processes
+    vectorizer = ArticleVectorizer()
+    X = vectorizer.fit_transform(corpus)
+    vectorizer = pickle.loads(pickle.dumps(vectorizer))
+    analysed: list[str] = []
+    analyse = ArabicAnalyzer.terms_of
+    monkeypatch.setattr(ArabicAnalyzer, "terms_of", lambda self, words, **options: (
+        analysed.extend(words), analyse(self, words, **options))[1])
+    again = vectorizer.transform(corpus)
+    assert np.array_equal(again.indices, X.indices) and np.array_equal(again.data, X.data)
+    assert all(len(word_terms(word)) > 1 for word in analysed)
+    analysed.clear()
+    new = Article("new", "قصف على بلدة زقزوقة", "قصفت المدفعية بلدة زقزوقة وبلدة زقزوقة الجديدة")
+    vectorizer.transform([new, new])
+    assert analysed == ["زقزوقة"]
 
 
 MENU = "الرئيسية أخبار سياسة اقتصاد رياضة ثقافة اتصل بنا من نحن"
