@@ -102,6 +102,8 @@ def test_parallel_counting_in_shares_equals_one_pass(corpus, monkeypatch) -> Non
     {"title_weight": 3.0},
     {"title_weight": 1.3, "lead_chars": 300, "lead_weight": 1.7, "lead_blend_chars": 250},
     {"title_weight": 1.0, "lead_blend": 0.0},
+    {"title_weight": 0.0},  # title-only terms cancel out: no zeros may be stored
+    {"title_weight": 0.0, "lead_blend": 0.0},
 ])
 def test_fitted_rows_equal_transform_of_the_same_articles(corpus: list[Article], options) -> None:
     """Fitting sums sparse matrices of the archive's pieces; transform sums one row's
