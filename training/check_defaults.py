@@ -78,16 +78,21 @@ def lists(X: sp.csr_matrix, articles: list, queries: list[str], **settings) -> d
     return {q: [str(i) for i in r.ids] for q, r in index.similar_batch(queries, E.DEPTH, **settings)}
 
 
+def gold_sets() -> tuple[list, list, dict, list[str], dict]:
+    """The fact-check pages, the whole archive, the claim groups, their queries, and the
+    graded judgments of the queries that have a positive one."""
+    gold = read_related_gold(E.DATA / "syria_factcheck.jsonl.gz")
+    judged = {q: g for q, g in read_graded_judgments(E.DATA / "related_judged_dev.jsonl.gz").items()
+              if max(g.values(), default=0) > 0}
+    return E.corpus("syria_factcheck"), E.archive(), gold, sorted(gold), judged
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "DEFAULTS.md")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    factcheck, archive = E.corpus("syria_factcheck"), E.archive()
-    gold = read_related_gold(E.DATA / "syria_factcheck.jsonl.gz")
-    claims = sorted(gold)
-    judged = {q: g for q, g in read_graded_judgments(E.DATA / "related_judged_dev.jsonl.gz").items()
-              if max(g.values(), default=0) > 0}
+    factcheck, archive, gold, claims, judged = gold_sets()
     rows = []
     fitted: dict[str, tuple] = {}
     for label, params, settings in VARIANTS:

@@ -30,11 +30,10 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import experiments as E  # noqa: E402  (training/experiments.py: data loading)
-from check_defaults import lists  # noqa: E402
+from check_defaults import gold_sets, lists  # noqa: E402
 
 from recsys import ArabicAnalyzer, ArticleVectorizer  # noqa: E402
-from recsys.evaluation import (graded_metrics, read_graded_judgments,  # noqa: E402
-                               read_related_gold, related_metrics)
+from recsys.evaluation import graded_metrics, related_metrics  # noqa: E402
 from recsys.features import unit_rows  # noqa: E402
 
 ANALYZER = ArabicAnalyzer()
@@ -74,11 +73,7 @@ def idf_power(X: sp.csr_matrix, vectorizer: ArticleVectorizer, p: float) -> sp.c
 
 def main() -> int:
     started = time.perf_counter()
-    factcheck, archive = E.corpus("syria_factcheck"), E.archive()
-    gold = read_related_gold(E.DATA / "syria_factcheck.jsonl.gz")
-    claims = sorted(gold)
-    judged = {q: g for q, g in read_graded_judgments(E.DATA / "related_judged_dev.jsonl.gz").items()
-              if max(g.values(), default=0) > 0}
+    factcheck, archive, gold, claims, judged = gold_sets()
     fold_of = {a.id: a.extra.get("fold") for a in factcheck}
     folds = sorted({fold_of[q] for q in claims})
 
