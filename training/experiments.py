@@ -792,7 +792,7 @@ next step for the claims target.
 
 **Also tried, ad hoc on the same splits, not adopted:** capping the bigrams at 100, 500
 or 2,000 articles keeps 82%, 94% or 99% of their entries (the rare ones are most of
-them) and moves the scores little (claims +0.008 to +0.022). Keeping only the bigrams of two
+them) and scores about as the uncapped bigrams do (claims +0.008 to +0.022). Keeping only the bigrams of two
 words that are each in at most 0.2%, 0.5% or 2% of the articles (1-7% more index
 entries instead of 70-80%) loses everywhere (claims −0.007 to −0.116, with distractors
 −0.02 to −0.15): a block of a few bigrams, normalised on its own, outweighs the words.
