@@ -410,11 +410,10 @@ class RelatedIndex:
     def _plain_arguments(self, settings: RelatedSettings) -> tuple:
         """What the plain-list kernels take after the query: the settings, the dates, and
         this thread's scratch."""
-        copy_at = settings.duplicate_threshold or math.inf
+        pool, floor, copy_at = _cutoffs(settings)
         buffers = self._buffers()
-        return (max(settings.pool, 3 * settings.k), max(settings.min_score, 1e-9), copy_at,
-                self.days_, self._decay_table(settings.half_life_days), settings.k, copy_at,
-                buffers.scores, buffers.dense)
+        return (pool, floor, copy_at, self.days_, self._decay_table(settings.half_life_days),
+                settings.k, copy_at, buffers.scores, buffers.dense)
 
     def _listed(self, cands: np.ndarray, scores: np.ndarray, settings: RelatedSettings) -> Related:
         """The finished list as ids and scores; none if fewer than ``min_count``."""
@@ -437,7 +436,7 @@ class RelatedIndex:
                 np.array(terms, dtype=np.int32), np.array(weights, dtype=np.float32),
                 -1 if row is None else row, day, *self._plain_arguments(settings))
             return self._listed(cands, scores, settings)
-        pool = max(settings.pool, 3 * settings.k)
+        pool = _cutoffs(settings)[0]
         gather_terms, gather_weights = terms, weights
         rare = ~self.common_terms_[terms]
         if rare.any():  # a text made only of common terms still gets candidates
@@ -468,8 +467,7 @@ class RelatedIndex:
                 cands: np.ndarray, settings: RelatedSettings, rules: EditorRules | None) -> Related:
         rules = rules or _NO_RULES
         cands = cands[self._allowed(cands, day, settings, rules)]
-        floor = max(settings.min_score, 1e-9)
-        copy_at = settings.duplicate_threshold or math.inf
+        _, floor, copy_at = _cutoffs(settings)
         decay = self._decay_table(settings.half_life_days)
         weights = np.asarray(weights, dtype=np.float64)
         if settings.mmr_lambda is None:  # the common case: one compiled call
@@ -527,7 +525,7 @@ class RelatedIndex:
         limit = min(len(cands), max(3 * settings.k, settings.k + 20))
         if limit == 0:
             return np.empty(0, dtype=np.int64)
-        threshold = settings.duplicate_threshold or math.inf
+        threshold = _cutoffs(settings)[2]
         sims = self._ops.row_similarities(*self._rows, cands[:limit], self._buffers().dense)
         chosen: list[int] = []
         remaining = list(range(limit))
@@ -623,6 +621,14 @@ def _sparse() -> Any:
     import scipy.sparse
 
     return scipy.sparse
+
+
+def _cutoffs(settings: RelatedSettings) -> tuple[int, float, float]:
+    """How many raw candidates a query finishes (at least ``3k``), the lowest cosine it
+    lists (above 0 even with ``min_score`` 0: an article sharing nothing is never
+    related) and the cosine from which a candidate is a copy (infinite: no copies)."""
+    return (max(settings.pool, 3 * settings.k), max(settings.min_score, 1e-9),
+            settings.duplicate_threshold or math.inf)
 
 
 def _plain(settings: RelatedSettings, rules: EditorRules | None) -> bool:
