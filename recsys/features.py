@@ -36,7 +36,8 @@ __all__ = ["ArabicAnalyzer", "ArticleVectorizer", "TermCounter", "article_fields
 
 ArticleLike = Article | tuple[str, str] | str
 Document = str | tuple[str, ...]  # a text, or its parts (title, body) joined by newlines
-Prepare = Callable[[Any], tuple[Document, tuple[int, ...]]]
+# Records to documents and their cuts, a share at a time (see fit_transform_split).
+Prepare = Callable[[Sequence[Any]], tuple[list[Document], list[tuple[int, ...]]]]
 
 
 def _check_fitted(estimator: BaseEstimator, attribute: str) -> None:
@@ -370,7 +371,7 @@ class TermCounter(TransformerMixin, BaseEstimator):
         cuts (one block, the whole texts, without ``cuts``), then the documents' first
         parts (with ``firsts``)."""
         if prepare is not None:
-            documents, cuts = zip(*map(prepare, documents)) if documents else ((), ())
+            documents, cuts = prepare(documents)
         texts = [_joined(d) for d in documents]
         if cuts is not None:
             bounds = [(0, *c, len(t)) for t, c in zip(texts, cuts)]
@@ -438,9 +439,9 @@ class TermCounter(TransformerMixin, BaseEstimator):
         caller never holds a second copy of the archive's text. ``min_df``/``max_df``
         apply to whole documents, unweighted.
 
-        ``prepare``, if given, runs in the counting processes on each record and returns
-        ``(document, cuts)`` with ``n_cuts`` cuts: how :class:`ArticleVectorizer` cleans
-        bodies where they are counted instead of holding cleaned copies.
+        ``prepare``, if given, runs in the counting processes on a share of records and
+        returns their documents and cuts (``n_cuts`` each): how :class:`ArticleVectorizer`
+        cleans bodies where they are counted instead of holding cleaned copies.
 
         ``processes``, if given, are counting processes the caller started early with
         :meth:`processes`; otherwise they are started here. Either way they are shut
@@ -563,10 +564,15 @@ class _CountedArticle:
     clean_body: BodyCleaner
     levels: tuple[int, ...]
 
-    def __call__(self, record: tuple[str, str, str | None]) -> tuple[Document, tuple[int, ...]]:
-        title, body, site = record
-        body = self.clean_body(body, site)
-        return (title, body), tuple(len(title) + 1 + lead_end(body, c) for c in self.levels)
+    def __call__(self, records: Sequence[tuple[str, str, str | None]],
+                 ) -> tuple[list[Document], list[tuple[int, ...]]]:
+        if not records:
+            return [], []
+        titles, bodies, sites = zip(*records)
+        bodies = self.clean_body.clean_all(bodies, sites)
+        return (list(zip(titles, bodies)),
+                [tuple(len(t) + 1 + lead_end(b, c) for c in self.levels)
+                 for t, b in zip(titles, bodies)])
 
 
 class ArticleVectorizer(TransformerMixin, BaseEstimator):
@@ -667,8 +673,7 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         _check_fitted(self, "boilerplate_")
         articles = list(articles)
         titles, bodies = article_fields(articles)
-        clean_body = self._cleaner()
-        return titles, [clean_body(b, site_of(a)) for a, b in zip(articles, bodies)]
+        return titles, self._cleaner().clean_all(bodies, [site_of(a) for a in articles])
 
     def _weighted(self, counts: sp.csr_matrix) -> sp.csr_matrix:
         """``self.tfidf_.transform(counts)`` to the last bit (no norm), without

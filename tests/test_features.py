@@ -172,6 +172,39 @@ def test_site_word_runs_are_removed_even_inside_a_line() -> None:
     assert remove_site_runs("نص", None, vec.site_runs_, 4) == "نص"
 
 
+def test_a_site_run_counts_pages_not_occurrences_and_never_spans_two_pages() -> None:
+    # Each page ends and starts with the same two words: four words that follow each
+    # other only across pages. The menu is twice on each of two pages: on 2 pages.
+    pages = [f"وكالة الأنباء {story} حقوق محفوظة" for story in STORIES]
+    doubled = [f"{MENU} {story} {MENU}" for story in STORIES[:2]]
+    docs = [Article(str(i), "", body, url=f"http://site.example/{i}")
+            for i, body in enumerate(pages + doubled)]
+    vec = ArticleVectorizer(min_df=1, site_run_words=4, site_run_min_docs=3,
+                            site_run_share=0.0).fit(docs)
+    assert len(vec.site_runs_) == 0
+    _, bodies = vec.clean_bodies(docs)
+    assert bodies == [d.body for d in docs]
+    # A third page with the menu makes it boilerplate: the learning does count pages.
+    third = Article("m", "", f"{MENU} {STORIES[2]}", url="http://site.example/m")
+    assert len(ArticleVectorizer(min_df=1, site_run_words=4, site_run_min_docs=3,
+                                 site_run_share=0.0).fit(docs + [third]).site_runs_) > 0
+
+
+def test_bodies_cleaned_together_are_cleaned_as_one_at_a_time() -> None:
+    # Bodies are cleaned in batches: a page that ends with the menu, followed by one
+    # that starts with it, must not make one cut across the two.
+    bodies = [f"{STORIES[0]}\n{MENU}", f"{MENU} {STORIES[1]}", f"{STORIES[2]}، {MENU}.",
+              f"{MENU}", STORIES[3], f"{STORIES[3]} {MENU} {MENU}"]
+    docs = [Article(str(i), "", body, url=f"http://site.example/{i}")
+            for i, body in enumerate(bodies)]
+    docs.append(Article("o", "", f"{MENU} {STORIES[0]}", url="http://other.example/1"))
+    vec = ArticleVectorizer(min_df=1, site_run_words=4, site_run_min_docs=3).fit(docs)
+    _, together = vec.clean_bodies(docs)
+    assert together == [vec.clean_bodies([d])[1][0] for d in docs]
+    assert [b.strip(" \n،.") for b in together[:-1]] == [*STORIES[:3], "", *STORIES[3:], STORIES[3]]
+    assert together[-1] == docs[-1].body
+
+
 def test_lead_blend_weighs_the_headline_and_lead() -> None:
     long_body = STORIES[0] + "\n" + " ".join(STORIES[1:] * 20)
     doc = Article("1", "غارة على إدلب", long_body)
