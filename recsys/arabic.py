@@ -26,6 +26,9 @@ import unicodedata
 from collections.abc import Iterable
 from importlib import resources
 
+import numpy as np
+
+from .wordhash import char_table
 
 __all__ = [
     "strip_html",
@@ -36,6 +39,7 @@ __all__ = [
     "light_stem",
     "STOP_WORDS",
     "raw_words",
+    "raw_word_table",
     "word_terms",
 ]
 
@@ -172,8 +176,15 @@ _TOKEN = re.compile(r"[^\W\d_]+|\d+")
 # A raw word: word characters plus the marks clean() deletes (diacritics, tatweel,
 # joiners, bidi controls), so that cleaning can run once per distinct word instead of
 # over every character of every text. A zero-width space still separates words.
-_RAW_WORD = re.compile("[\\w\u064b-\u065f\u0670\u06d6-\u06ed\u0640\u200c-\u200f"
-                       "\u202a-\u202e\u2060-\u2069\ufeff\u00ad]+")
+_RAW_WORD_CHARS = ("[\\w\u064b-\u065f\u0670\u06d6-\u06ed\u0640\u200c-\u200f"
+                   "\u202a-\u202e\u2060-\u2069\ufeff\u00ad]")
+_RAW_WORD = re.compile(_RAW_WORD_CHARS + "+")
+
+
+def raw_word_table() -> np.ndarray:
+    """Which code points :func:`raw_words` puts in words, as a table over all code
+    points (for :func:`recsys.wordhash.hashed_words`)."""
+    return char_table(_RAW_WORD_CHARS)
 
 
 _PLAIN_WORD = re.compile("[\u0621-\u0628\u062a-\u063a\u0641-\u0648\u064a]*"

@@ -12,14 +12,13 @@ Two kinds, both measured on the scraped fact-check pages of ``../shared/data``
   ``max(3, 1%)`` of the site's pages; the share keeps a big outlet's recurring
   background paragraphs, which are text, not furniture.
 
-A site is the URL's host, else the article's ``source``. Word hashes are polynomial hashes
-of code points (not Python's per-process ``hash``), so every process finds the same runs.
+A site is the URL's host, else the article's ``source``. Word hashes are those of
+:mod:`recsys.wordhash` (not Python's per-process ``hash``), so every process finds the
+same runs.
 """
 
 from __future__ import annotations
 
-import functools
-import re
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -29,13 +28,12 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from .corpus import Article
+from .wordhash import char_table, hashed_words
 
 __all__ = ["site_of", "learn_lines", "remove_lines", "learn_site_runs", "remove_site_runs",
            "remove_site_runs_all", "BodyCleaner"]
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
-_BASE = np.uint64(0x100000001B3)  # odd, so invertible modulo 2**64
-_INVERSE = np.uint64(pow(int(_BASE), -1, 2**64))
 
 
 def site_of(item: object) -> str | None:
@@ -107,46 +105,6 @@ def _site_key(site: str) -> np.uint64:
         return np.uint64(zlib.crc32(site.encode("utf-8", "surrogatepass")) + 1) * _MIX
 
 
-@functools.lru_cache(maxsize=1)
-def _word_chars() -> np.ndarray:
-    """Which code points ``\\w`` matches, as a table (built from the regex's own runs
-    over all code points: a tenth of the time of testing each one in Python)."""
-    table = np.zeros(0x110000, dtype=bool)
-    for run in re.finditer(r"\w+", "".join(map(chr, range(0x110000)))):
-        table[run.start():run.end()] = True
-    return table
-
-
-class _Powers:
-    """``_BASE ** i`` and its inverse modulo 2**64 (``_BASE`` is odd), grown on demand."""
-
-    def __init__(self) -> None:
-        self.up = self.down = np.ones(1, dtype=np.uint64)
-
-    def upto(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        if len(self.up) < n:
-            size = max(n, 2 * len(self.up))
-            one = np.ones(1, dtype=np.uint64)
-            self.up = np.concatenate([one, np.cumprod(np.full(size - 1, _BASE))])
-            self.down = np.concatenate([one, np.cumprod(np.full(size - 1, _INVERSE))])
-        return self.up[:n], self.down[:n]
-
-
-_POWERS = _Powers()
-
-
-def _words(body: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The ``\\w+`` words of ``body``: their start and end offsets, and stable 64-bit
-    hashes of them (polynomial over code points, the same in every process), computed
-    with array operations rather than per word."""
-    codes = np.frombuffer(body.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    edges = np.flatnonzero(np.diff(_word_chars()[codes], prepend=False, append=False))
-    starts, ends = edges[::2], edges[1::2]
-    up, down = _POWERS.upto(len(codes))
-    prefix = np.concatenate([[np.uint64(0)], np.cumsum(codes * up, dtype=np.uint64)])
-    return starts, ends, (prefix[ends] - prefix[starts]) * down[starts]
-
-
 def _run_keys(hashes: np.ndarray, size: int) -> np.ndarray:
     """Order-sensitive hashes of every run of ``size`` consecutive word ``hashes``, in
     text order (mixed with the site by the caller)."""
@@ -194,7 +152,7 @@ class _Runs:
     @classmethod
     def of(cls, texts: Sequence[str], sites: Sequence[str], size: int) -> _Runs:
         joined = "\n".join(texts)
-        starts, ends, hashes = _words(joined)
+        starts, ends, hashes = hashed_words(joined, char_table(r"\w"))
         offsets = np.cumsum([0] + [len(t) + 1 for t in texts])
         text_of = np.searchsorted(offsets, starts, side="right") - 1
         keys = _run_keys(hashes, size)

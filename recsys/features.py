@@ -27,9 +27,11 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.utils.validation import check_is_fitted
 
-from .arabic import clean, display_key, normalize_letters, raw_words, strip_html, word_terms
+from .arabic import (clean, display_key, normalize_letters, raw_word_table, raw_words, strip_html,
+                     word_terms)
 from .boilerplate import BodyCleaner, learn_lines, learn_site_runs, site_of
 from .corpus import Article
+from .wordhash import hashed_words
 
 __all__ = ["ArabicAnalyzer", "ArticleVectorizer", "TermCounter", "article_fields", "lead_of",
            "lead_end"]
@@ -220,6 +222,9 @@ class _Vocabulary:
     columns: dict[str, int] = field(default_factory=dict)  # token -> column (see _columns_of)
     multi: list[tuple[int, ...]] = field(default_factory=list)
     shown: list[tuple | None] = field(default_factory=list)  # column -> display_key of its word
+    # The tokens' hashes (recsys.wordhash), sorted, and their columns as in ``columns``.
+    hashes: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
+    hashed_columns: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
 
 _PROCESS = uuid.uuid4().hex  # names this process's vocabularies to the merging parent
@@ -282,9 +287,12 @@ class TermCounter(TransformerMixin, BaseEstimator):
 
     scikit-learn's ``CountVectorizer`` runs a Python loop over every token of every
     document; on 60k news articles that loop, not the Arabic analysis, was the cost.
-    Here each document's tokens are counted with ``collections.Counter`` (C code) and
-    each distinct token is mapped to its column once per process through a cache, so
-    the Python work grows with distinct tokens per document, not with every token.
+    Fitting finds and hashes the tokens of a share of documents with array operations
+    (:mod:`recsys.wordhash`) and cuts out as strings only the tokens its process has not
+    met before, to analyse them once; that halved the counting processes' time against
+    counting each text's tokens with ``collections.Counter``, which ``transform`` still
+    does (for a few new articles, it is quicker than the arrays' fixed costs). Either
+    way each distinct token is mapped to its column once per process.
     Fitting keeps that cache, every distinct word of the archive with its column
     (``seen_words_``, ``seen_columns_``; glued words aside), so that a process that
     loads the fitted counter analyses only the words the archive never had.
@@ -364,6 +372,43 @@ class TermCounter(TransformerMixin, BaseEstimator):
         return sp.csr_matrix((np.array(values, dtype=np.float32)[keep], (rows[keep], cols[keep])),
                              shape=(len(indptr) - 1, len(vocabulary)))
 
+    def _count_hashed(self, texts: list[str], vocab: _Vocabulary) -> sp.csr_matrix:
+        """``_count(texts, ...)`` while fitting, to the same matrix and vocabulary, with
+        the tokens found and told apart by their hashes (:mod:`recsys.wordhash`): a
+        string object per token cost more than all the rest of counting. Only the
+        tokens new to ``vocab`` are cut out as strings, in the order first met."""
+        if self.analyzer.strip_markup:
+            texts = [strip_html(t) for t in texts]
+        joined = "\n".join(texts)
+        starts, ends, hashes = hashed_words(joined, raw_word_table())
+        text_of = np.searchsorted(np.cumsum([len(t) + 1 for t in texts]), starts, side="right")
+        distinct, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+        at = np.minimum(np.searchsorted(vocab.hashes, distinct), max(len(vocab.hashes) - 1, 0))
+        known = (vocab.hashes[at] == distinct) if len(vocab.hashes) else np.zeros(len(distinct), bool)
+        columns = np.where(known, vocab.hashed_columns[at] if len(vocab.hashes) else 0, 0)
+        new = np.flatnonzero(~known)
+        new = new[np.argsort(first[new], kind="stable")]
+        if len(new):
+            words = [joined[a:b] for a, b in zip(starts[first[new]].tolist(),
+                                                  ends[first[new]].tolist())]
+            found = self._columns_of(words, vocab.terms, True, vocab.multi)
+            vocab.columns.update(zip(words, found))
+            columns[new] = found
+            order = np.argsort(np.concatenate([vocab.hashes, distinct[new]]), kind="stable")
+            vocab.hashes = np.concatenate([vocab.hashes, distinct[new]])[order]
+            vocab.hashed_columns = np.concatenate([vocab.hashed_columns, found])[order]
+        columns = columns[inverse]
+        glued = np.flatnonzero(columns < -1)
+        if len(glued):  # a glued token counts once for each of its terms
+            spread = [vocab.multi[-2 - c] for c in columns[glued].tolist()]
+            text_of = np.concatenate([text_of, np.repeat(text_of[glued], [len(m) for m in spread])])
+            columns = np.concatenate([columns, np.fromiter(itertools.chain.from_iterable(spread),
+                                                           dtype=np.int64)])
+        keep = columns >= 0
+        return sp.csr_matrix((np.ones(int(keep.sum()), dtype=np.float32),
+                              (text_of[keep], columns[keep])),
+                             shape=(len(texts), len(vocab.terms)))
+
     def _count_part(self, documents: Sequence[Any], cuts: Sequence[tuple[int, ...]] | None,
                     firsts: bool, prepare: Prepare | None, fit: str) -> _Share:
         """Count a share of the documents on this process's vocabulary for ``fit``.
@@ -383,7 +428,10 @@ class TermCounter(TransformerMixin, BaseEstimator):
             _FITS.clear()  # an earlier fit's vocabulary is of no further use
         vocab = _FITS.setdefault(fit, _Vocabulary())
         first_term, first_token = len(vocab.terms), len(vocab.columns)
-        counts = self._count(texts, vocab.terms, vocab.columns, vocab.multi, grow=True)
+        if type(self.analyzer).raw_words is ArabicAnalyzer.raw_words:
+            counts = self._count_hashed(texts, vocab)
+        else:  # an analyzer of other words: find them its way
+            counts = self._count(texts, vocab.terms, vocab.columns, vocab.multi, grow=True)
         # A term shows as its most readable word (see display_key) among its tokens.
         vocab.shown.extend([None] * (len(vocab.terms) - len(vocab.shown)))
         improved = {}

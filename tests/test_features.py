@@ -98,6 +98,43 @@ def test_parallel_counting_in_shares_equals_one_pass(corpus, monkeypatch) -> Non
         assert all(np.all(np.diff(b.indices[b.indptr[i]:b.indptr[i + 1]]) > 0) for i in range(b.shape[0]))
 
 
+class _RegexWords(ArabicAnalyzer):
+    """The default analyzer, but fitting must find its words as transform does (with the
+    regular expression), not by hashing code points."""
+
+    def raw_words(self, text: str) -> list[str]:
+        return super().raw_words(text)
+
+
+TRICKY = [  # markup, entities, diacritics, tatweel, glued words, marks, digits, scripts
+    "<p>قصفٌ مدفعيّ على <b>حلب</b></p><p>&quot;الأهالي&quot; يفرّون&amp;ينزحون</p>",
+    "دبابةوتقنص قُتل 12 شخصاً،وأصيب آخرون في الـــرقة",
+    "نزوح\u200cالأسر من\u200fإدلب\ufeff ٣٤ عائلة Idlib_2024 و🙂 المخيمات\u00adالمكتظة",
+    "", "<script>var x = 'قصف';</script>", "تبادل الأسرى تبادل الاسرى تبادلُ الأسرى",
+]
+
+
+@pytest.mark.parametrize("shares", [False, True])
+def test_fitting_counts_the_words_the_regular_expression_finds(monkeypatch, shares) -> None:
+    """Fitting finds and tells words apart by hashing code points; the counts, terms,
+    their numbering and the words kept must be those of the regular expression's words."""
+    import recsys.features as features
+    from recsys.features import TermCounter
+
+    texts = [f"{a} {b}" for a in TRICKY for b in TRICKY]
+    if shares:  # words met again in later shares of one process, and by other processes
+        monkeypatch.setattr(features, "_PARALLEL_MIN_DOCS", 10)
+        monkeypatch.setattr(features, "_SHARE_DOCS", 5)
+    hashed, regex = TermCounter(ArabicAnalyzer()), TermCounter(_RegexWords())
+    X, Y = hashed.fit_transform(texts), regex.fit_transform(texts)
+    assert hashed.terms_.tolist() == regex.terms_.tolist()
+    assert hashed.display_terms_.tolist() == regex.display_terms_.tolist()
+    assert np.array_equal(X.toarray(), Y.toarray()) and X.sum() > 100
+    assert hashed.seen_words_ == regex.seen_words_
+    assert np.array_equal(hashed.seen_columns_, regex.seen_columns_)
+    assert {"دباب", "تقنص", "ينزح", "حلب", "34"} <= set(hashed.terms_) and "var" not in hashed.terms_
+
+
 @pytest.mark.parametrize("options", [
     {"title_weight": 3.0},
     {"title_weight": 1.3, "lead_chars": 300, "lead_weight": 1.7, "lead_blend_chars": 250},

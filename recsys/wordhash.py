@@ -1,0 +1,73 @@
+"""Words of a text found and hashed with array operations, without a Python string per
+word.
+
+Finding words with a regular expression and counting them makes a string object per
+word: on the 60k real articles, 20 million of them, which cost more than everything
+else counting does. Here a text becomes an array of code points, a table says which
+code points a one-character class matches (built from the regular expression itself,
+so the words are exactly its maximal runs), and each word gets a 64-bit polynomial hash
+of its code points from prefix sums. The hash is the same in every process (unlike
+Python's ``hash``), so counting processes and site boilerplate agree on it.
+
+Two different words share a hash with probability about n²/2⁶⁵ for n distinct words
+(3·10⁻⁸ for a million): small enough to ignore, as a hash table's users do.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import numpy as np
+
+__all__ = ["char_table", "hashed_words"]
+
+_BASE = np.uint64(0x100000001B3)  # odd, so invertible modulo 2**64
+_INVERSE = np.uint64(pow(int(_BASE), -1, 2**64))
+
+
+@functools.lru_cache(maxsize=4)
+def char_table(char_class: str) -> np.ndarray:
+    """Which code points the regular expression ``char_class + "+"`` matches runs of, as
+    a boolean table over all code points (built from the expression's own matches: a
+    tenth of the time of testing each code point in Python)."""
+    table = np.zeros(0x110000, dtype=bool)
+    every = "".join(map(chr, range(0x110000)))
+    for run in re.finditer(char_class + "+", every):
+        table[run.start():run.end()] = True
+    return table
+
+
+class _Powers:
+    """``_BASE ** i`` and its inverse modulo 2**64, grown on demand."""
+
+    def __init__(self) -> None:
+        self.up = self.down = np.ones(1, dtype=np.uint64)
+
+    def upto(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if len(self.up) < n:
+            size = max(n, 2 * len(self.up))
+            one = np.ones(1, dtype=np.uint64)
+            self.up = np.concatenate([one, np.cumprod(np.full(size - 1, _BASE))])
+            self.down = np.concatenate([one, np.cumprod(np.full(size - 1, _INVERSE))])
+        return self.up[:n], self.down[:n]
+
+
+_POWERS = _Powers()
+
+
+def hashed_words(text: str, table: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The words of ``text`` (maximal runs of code points that ``table`` marks): their
+    start and end offsets and their hashes, which depend only on a word's code points.
+
+    >>> table = char_table(r"\\w")
+    >>> starts, ends, hashes = hashed_words("قصف، قصف ثم", table)
+    >>> starts.tolist(), ends.tolist(), bool(hashes[0] == hashes[1]), bool(hashes[0] != hashes[2])
+    ([0, 5, 9], [3, 8, 11], True, True)
+    """
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    edges = np.flatnonzero(np.diff(table[codes], prepend=False, append=False))
+    starts, ends = edges[::2], edges[1::2]
+    up, down = _POWERS.upto(len(codes))
+    prefix = np.concatenate([[np.uint64(0)], np.cumsum(codes * up, dtype=np.uint64)])
+    return starts, ends, (prefix[ends] - prefix[starts]) * down[starts]
