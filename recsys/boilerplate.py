@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import numpy as np
 
 from .corpus import Article
-from .wordhash import char_table, hashed_words
+from .wordhash import batches, char_table, hashed_words
 
 __all__ = ["site_of", "learn_lines", "remove_lines", "learn_site_runs", "remove_site_runs",
            "remove_site_runs_all", "BodyCleaner"]
@@ -121,18 +121,6 @@ _BATCH_CHARS = 1 << 18
 _FILTER_SLOTS = 1 << 18
 
 
-def _batches(texts: Sequence[str]) -> Iterator[slice]:
-    """Consecutive spans of ``texts`` of about ``_BATCH_CHARS`` characters in all."""
-    start = size = 0
-    for i, text in enumerate(texts):
-        if size and size + len(text) > _BATCH_CHARS:
-            yield slice(start, i)
-            start, size = i, 0
-        size += len(text) + 1
-    if start < len(texts):
-        yield slice(start, len(texts))
-
-
 @dataclass(frozen=True)
 class _Runs:
     """The ``size``-word runs of several texts hashed as one (a newline between texts,
@@ -166,7 +154,7 @@ def _pages_with_run(site: str, pages: list[str], size: int) -> tuple[np.ndarray,
     """The distinct keys of the ``size``-word runs of a site's ``pages``, and on how
     many pages each is."""
     found = []
-    for span in _batches(pages):
+    for span in batches(pages, _BATCH_CHARS):
         runs = _Runs.of(pages[span], [site] * len(pages[span]), size)
         keys, page = runs.keys[runs.whole], runs.text_of[: len(runs.keys)][runs.whole]
         # A run counts once per page: one (run, page) pair per distinct mix of the two.
@@ -226,7 +214,7 @@ def remove_site_runs_all(bodies: Sequence[str], sites: Sequence[str | None], run
         # of them at a lookup each, before a binary search settles the rest.
         maybe = np.zeros(_FILTER_SLOTS, dtype=bool)
         maybe[runs & np.uint64(_FILTER_SLOTS - 1)] = True
-    for span in _batches([bodies[i] for i in chosen]):
+    for span in batches([bodies[i] for i in chosen], _BATCH_CHARS):
         rows = chosen[span]
         found = _Runs.of([bodies[i] for i in rows], [sites[i] for i in rows], size)
         hit = np.flatnonzero(maybe[found.keys & np.uint64(_FILTER_SLOTS - 1)] & found.whole)

@@ -31,7 +31,7 @@ from .arabic import (clean, display_key, normalize_letters, raw_word_table, raw_
                      word_terms)
 from .boilerplate import BodyCleaner, learn_lines, learn_site_runs, site_of
 from .corpus import Article
-from .wordhash import hashed_words
+from .wordhash import batches, hashed_words
 
 __all__ = ["ArabicAnalyzer", "ArticleVectorizer", "TermCounter", "article_fields", "lead_of",
            "lead_end"]
@@ -195,6 +195,7 @@ _PARALLEL_MIN_DOCS = 5000  # below this, starting worker processes costs more th
 _SHARE_DOCS = 2000  # documents per counting task on average: small shares keep memory flat
 _KNOWN_WORDS: dict[tuple, dict[str, tuple[str, ...]]] = {}  # analyzer settings -> word -> terms
 _MAX_KNOWN_WORDS = 1 << 19  # words per process and cache; beyond, a cache starts over
+_BATCH_CHARS = 1 << 19  # text hashed at once while counting: bounds the arrays (20 MB)
 
 
 def _even_shares(documents: Sequence[Any], n_shares: int) -> list[tuple[int, int]]:
@@ -379,24 +380,38 @@ class TermCounter(TransformerMixin, BaseEstimator):
         tokens new to ``vocab`` are cut out as strings, in the order first met."""
         if self.analyzer.strip_markup:
             texts = [strip_html(t) for t in texts]
+        rows, columns = [], []
+        for span in batches(texts, _BATCH_CHARS):
+            text_of, found = self._count_batch(texts[span], vocab)
+            rows.append(text_of + span.start)
+            columns.append(found)
+        rows = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
+        columns = np.concatenate(columns) if columns else np.empty(0, dtype=np.int64)
+        return sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, columns)),
+                             shape=(len(texts), len(vocab.terms)))
+
+    def _count_batch(self, texts: list[str], vocab: _Vocabulary) -> tuple[np.ndarray, np.ndarray]:
+        """The text and column of each term occurrence of ``texts``."""
         joined = "\n".join(texts)
         starts, ends, hashes = hashed_words(joined, raw_word_table())
         text_of = np.searchsorted(np.cumsum([len(t) + 1 for t in texts]), starts, side="right")
         distinct, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
-        at = np.minimum(np.searchsorted(vocab.hashes, distinct), max(len(vocab.hashes) - 1, 0))
-        known = (vocab.hashes[at] == distinct) if len(vocab.hashes) else np.zeros(len(distinct), bool)
-        columns = np.where(known, vocab.hashed_columns[at] if len(vocab.hashes) else 0, 0)
+        at = np.searchsorted(vocab.hashes, distinct)
+        known = at < len(vocab.hashes)
+        known[known] = vocab.hashes[at[known]] == distinct[known]
+        columns = np.zeros(len(distinct), dtype=np.int64)
+        columns[known] = vocab.hashed_columns[at[known]]
         new = np.flatnonzero(~known)
-        new = new[np.argsort(first[new], kind="stable")]
         if len(new):
-            words = [joined[a:b] for a, b in zip(starts[first[new]].tolist(),
-                                                  ends[first[new]].tolist())]
+            in_order = new[np.argsort(first[new], kind="stable")]
+            words = [joined[a:b] for a, b in zip(starts[first[in_order]].tolist(),
+                                                  ends[first[in_order]].tolist())]
             found = self._columns_of(words, vocab.terms, True, vocab.multi)
             vocab.columns.update(zip(words, found))
-            columns[new] = found
-            order = np.argsort(np.concatenate([vocab.hashes, distinct[new]]), kind="stable")
-            vocab.hashes = np.concatenate([vocab.hashes, distinct[new]])[order]
-            vocab.hashed_columns = np.concatenate([vocab.hashed_columns, found])[order]
+            columns[in_order] = found
+            # ``new`` ascends by hash, as the table: inserting keeps it sorted.
+            vocab.hashes = np.insert(vocab.hashes, at[new], distinct[new])
+            vocab.hashed_columns = np.insert(vocab.hashed_columns, at[new], columns[new])
         columns = columns[inverse]
         glued = np.flatnonzero(columns < -1)
         if len(glued):  # a glued token counts once for each of its terms
@@ -405,9 +420,7 @@ class TermCounter(TransformerMixin, BaseEstimator):
             columns = np.concatenate([columns, np.fromiter(itertools.chain.from_iterable(spread),
                                                            dtype=np.int64)])
         keep = columns >= 0
-        return sp.csr_matrix((np.ones(int(keep.sum()), dtype=np.float32),
-                              (text_of[keep], columns[keep])),
-                             shape=(len(texts), len(vocab.terms)))
+        return text_of[keep], columns[keep]
 
     def _count_part(self, documents: Sequence[Any], cuts: Sequence[tuple[int, ...]] | None,
                     firsts: bool, prepare: Prepare | None, fit: str) -> _Share:

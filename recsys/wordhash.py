@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-__all__ = ["char_table", "hashed_words"]
+__all__ = ["char_table", "hashed_words", "batches"]
 
 _BASE = np.uint64(0x100000001B3)  # odd, so invertible modulo 2**64
 _INVERSE = np.uint64(pow(int(_BASE), -1, 2**64))
@@ -54,6 +55,20 @@ class _Powers:
 
 
 _POWERS = _Powers()
+
+
+def batches(texts: Sequence[str], chars: int) -> Iterator[slice]:
+    """Consecutive spans of ``texts`` of about ``chars`` characters in all (one text
+    alone if longer): hashing them together bounds the arrays and the power tables that
+    :func:`hashed_words` keeps."""
+    start = size = 0
+    for i, text in enumerate(texts):
+        if size and size + len(text) > chars:
+            yield slice(start, i)
+            start, size = i, 0
+        size += len(text) + 1
+    if start < len(texts):
+        yield slice(start, len(texts))
 
 
 def hashed_words(text: str, table: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -122,6 +122,7 @@ def test_fitting_counts_the_words_the_regular_expression_finds(monkeypatch, shar
     from recsys.features import TermCounter
 
     texts = [f"{a} {b}" for a in TRICKY for b in TRICKY]
+    monkeypatch.setattr(features, "_BATCH_CHARS", 300)  # several batches (in this process)
     if shares:  # words met again in later shares of one process, and by other processes
         monkeypatch.setattr(features, "_PARALLEL_MIN_DOCS", 10)
         monkeypatch.setattr(features, "_SHARE_DOCS", 5)
