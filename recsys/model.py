@@ -14,6 +14,7 @@ import hashlib
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -163,6 +164,11 @@ class NewsModel:
         archive = list(archive)
         if not archive:
             raise ValueError("cannot train on an empty archive")
+        # The manifest's hash of the training data takes a second at 60k articles: in a
+        # thread, it runs while the counting processes work and this one waits.
+        hashing = ThreadPoolExecutor(1)
+        data_hash = hashing.submit(training_data_hash, archive + list(labelled or []))
+        hashing.shutdown(wait=False)
         say(f"vectorizing {len(archive):,} articles")
         vectorizer = vectorizer if vectorizer is not None else ArticleVectorizer()
         features = topic_features if topic_features is not None else TopicFeatures()
@@ -191,7 +197,7 @@ class NewsModel:
         info = {
             "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "training_seconds": round(time.perf_counter() - started, 2),
-            "training_data_sha256": training_data_hash(archive + list(labelled or [])),
+            "training_data_sha256": data_hash.result(),
             "counts": {"archive": len(archive), "labelled": len(own),
                        "labelled_by_topic": {t: counts.get(t, 0) for t in TOPICS},
                        "default_corpus_added": len(extra) if own else 0,

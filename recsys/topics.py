@@ -61,16 +61,22 @@ class TopicFeatures(TransformerMixin, BaseEstimator):
     lsa_sample : int
         The LSA is fitted on at most this many archive rows (a random sample): its
         cost grows with the archive, its quality does not past a few thousand rows.
+    lsa_iterations : int
+        Power iterations of the randomized SVD. On ``topics_dev`` cross-validation 2
+        scored as scikit-learn's 5 (macro-F1 0.779 against 0.777, paired +0.002 ±
+        0.027 over folds; prisoners F1 0.693 both) and fitted in 2.7 s instead of 4.5 s
+        at 60k articles.
     """
 
     def __init__(self, vectorizer: ArticleVectorizer | None = None, *, body_chars: int | None = 1200,
                  lsa_components: int = 100, lsa_weight: float = 0.5,
-                 lsa_sample: int = 20000) -> None:
+                 lsa_sample: int = 20000, lsa_iterations: int = 2) -> None:
         self.vectorizer = vectorizer
         self.body_chars = body_chars
         self.lsa_components = lsa_components
         self.lsa_weight = lsa_weight
         self.lsa_sample = lsa_sample
+        self.lsa_iterations = lsa_iterations
 
     def fit(self, articles: Sequence[ArticleLike], y: object = None) -> TopicFeatures:
         """Fit a fresh copy of the vectorizer and the LSA on ``articles``."""
@@ -87,7 +93,8 @@ class TopicFeatures(TransformerMixin, BaseEstimator):
         self.lsa_ = None
         if n_components >= 2:
             rows = np.random.default_rng(0).permutation(archive_matrix.shape[0])[: self.lsa_sample]
-            self.lsa_ = TruncatedSVD(n_components, random_state=0).fit(archive_matrix[np.sort(rows)])
+            self.lsa_ = TruncatedSVD(n_components, n_iter=self.lsa_iterations,
+                                     random_state=0).fit(archive_matrix[np.sort(rows)])
             self.lsa_.components_ = self.lsa_.components_.astype(np.float32)  # half the bundle
         return self
 
