@@ -38,7 +38,7 @@ from recsys.features import unit_rows  # noqa: E402
 
 ANALYZER = ArabicAnalyzer()
 BIGRAMS = [  # (min_df, weight, heaviest per article or None for all)
-    (3, 0.8, None), (3, 1.2, None), (10, 0.8, None), (10, 1.2, None), (3, 0.8, 40), (3, 0.8, 20)]
+    (3, 0.8, None), (3, 1.0, None), (3, 1.2, None), (10, 0.8, None), (10, 1.2, None), (3, 0.8, 40), (3, 0.8, 20)]
 IDF_POWERS = [0.5, 1.5, 2.0]
 
 
