@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from .corpus import Article
-from .wordhash import batches, char_table, hashed_words
+from .wordhash import JoinedWords, batches, char_table
 
 __all__ = ["site_of", "learn_lines", "remove_lines", "learn_site_runs", "remove_site_runs",
            "remove_site_runs_all", "BodyCleaner"]
@@ -128,31 +128,23 @@ _FILTER_SLOTS = 1 << 18
 
 @dataclass(frozen=True)
 class _Runs:
-    """The ``size``-word runs of several texts hashed as one (a newline between texts,
-    which no word spans). Text by text, the fixed cost of each array operation outweighed
-    its work on a few hundred words: on the 60,502 real articles, batches cut cleaning
-    from 4.4 to 1.6 s and learning the runs from 1.9 to 1.0 s, to the same results.
-    Batches of ``_BATCH_CHARS`` bound the power tables that hashing keeps."""
+    """The ``size``-word runs of several texts (:class:`~recsys.wordhash.JoinedWords`): on
+    the 60,502 real articles, hashing batches of texts rather than one text at a time cut
+    cleaning from 4.4 to 1.6 s and learning the runs from 1.9 to 1.0 s, to the same
+    results. Batches of ``_BATCH_CHARS`` bound the power tables that hashing keeps."""
 
-    joined: str
-    starts: np.ndarray  # of each word in ``joined``
-    ends: np.ndarray
-    text_of: np.ndarray  # which text each word is in
-    offsets: np.ndarray  # of each text in ``joined``
+    words: JoinedWords
     keys: np.ndarray  # of the run from each word on, mixed with its text's site
     whole: np.ndarray  # whether that run ends in the text it starts in
 
     @classmethod
     def of(cls, texts: Sequence[str], sites: Sequence[str], size: int) -> _Runs:
-        joined = "\n".join(texts)
-        starts, ends, hashes = hashed_words(joined, char_table(r"\w"))
-        offsets = np.cumsum([0] + [len(t) + 1 for t in texts])
-        text_of = np.searchsorted(offsets, starts, side="right") - 1
-        keys = _run_keys(hashes, size)
+        words = JoinedWords.of(texts, char_table(r"\w"))
+        keys = _run_keys(words.hashes, size)
         site_keys = np.array([_site_key(site) for site in sites], dtype=np.uint64)
-        keys ^= site_keys[text_of[: len(keys)]]
-        return cls(joined, starts, ends, text_of, offsets, keys,
-                   text_of[: len(keys)] == text_of[size - 1:])
+        starting = words.text_of[: len(keys)]
+        keys ^= site_keys[starting]
+        return cls(words, keys, starting == words.text_of[size - 1:])
 
 
 def _pages_with_run(site: str, pages: list[str], size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -161,7 +153,7 @@ def _pages_with_run(site: str, pages: list[str], size: int) -> tuple[np.ndarray,
     found = []
     for span in batches(pages, _BATCH_CHARS):
         runs = _Runs.of(pages[span], [site] * len(pages[span]), size)
-        keys, page = runs.keys[runs.whole], runs.text_of[: len(runs.keys)][runs.whole]
+        keys, page = runs.keys[runs.whole], runs.words.text_of[: len(runs.keys)][runs.whole]
         # A run counts once per page: one (run, page) pair per distinct mix of the two.
         _, first = np.unique(keys ^ (page.astype(np.uint64) * _MIX), return_index=True)
         found.append(keys[first])
@@ -227,26 +219,27 @@ def remove_site_runs_all(bodies: Sequence[str], sites: Sequence[str | None], run
         hit = hit[runs[pos] == found.keys[hit]]
         if len(hit) == 0:
             continue
-        covered = np.zeros(len(found.starts) + 1, dtype=np.int64)
+        words = found.words
+        covered = np.zeros(len(words.starts) + 1, dtype=np.int64)
         np.add.at(covered, hit, 1)
         np.add.at(covered, hit + size, -1)
         covered = np.cumsum(covered[:-1]) > 0
         # Word runs to cut (first and last word), never running on into the next text.
         breaks = np.ones(len(covered) + 1, dtype=bool)
-        breaks[1:-1] = ~covered[1:] | ~covered[:-1] | (found.text_of[1:] != found.text_of[:-1])
+        breaks[1:-1] = ~covered[1:] | ~covered[:-1] | (words.text_of[1:] != words.text_of[:-1])
         firsts = np.flatnonzero(covered & breaks[:-1])
         finals = np.flatnonzero(covered & breaks[1:])
         pieces: dict[int, list[str]] = {}
         last: dict[int, int] = {}
-        joined = found.joined
-        for j, start, end in zip(found.text_of[firsts].tolist(), found.starts[firsts].tolist(),
-                                 found.ends[finals].tolist()):
+        joined = words.joined
+        for j, start, end in zip(words.text_of[firsts].tolist(), words.starts[firsts].tolist(),
+                                 words.ends[finals].tolist()):
             text = pieces.setdefault(j, [])
-            text.append(joined[last.get(j, found.offsets[j]):start])
+            text.append(joined[last.get(j, words.offsets[j]):start])
             text.append("\n" if "\n" in joined[start:end] else " ")
             last[j] = end
         for j, text in pieces.items():
-            text.append(joined[last[j]:found.offsets[j + 1] - 1])
+            text.append(joined[last[j]:words.offsets[j + 1] - 1])
             out[rows[j]] = "".join(text)
     return out
 

@@ -31,7 +31,7 @@ from .arabic import (clean, display_key, normalize_letters, raw_word_table, raw_
                      word_terms)
 from .boilerplate import BodyCleaner, learn_lines, learn_site_runs, site_of
 from .corpus import Article
-from .wordhash import batches, hashed_words
+from .wordhash import JoinedWords, batches
 
 __all__ = ["ArabicAnalyzer", "ArticleVectorizer", "TermCounter", "article_fields", "lead_of",
            "lead_end"]
@@ -392,10 +392,9 @@ class TermCounter(TransformerMixin, BaseEstimator):
 
     def _count_batch(self, texts: list[str], vocab: _Vocabulary) -> tuple[np.ndarray, np.ndarray]:
         """The text and column of each term occurrence of ``texts``."""
-        joined = "\n".join(texts)
-        starts, ends, hashes = hashed_words(joined, raw_word_table())
-        text_of = np.searchsorted(np.cumsum([len(t) + 1 for t in texts]), starts, side="right")
-        distinct, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+        words = JoinedWords.of(texts, raw_word_table())
+        starts, text_of = words.starts, words.text_of
+        distinct, first, inverse = np.unique(words.hashes, return_index=True, return_inverse=True)
         at = np.searchsorted(vocab.hashes, distinct)
         known = at < len(vocab.hashes)
         known[known] = vocab.hashes[at[known]] == distinct[known]
@@ -404,10 +403,10 @@ class TermCounter(TransformerMixin, BaseEstimator):
         new = np.flatnonzero(~known)
         if len(new):
             in_order = new[np.argsort(first[new], kind="stable")]
-            words = [joined[a:b] for a, b in zip(starts[first[in_order]].tolist(),
-                                                  ends[first[in_order]].tolist())]
-            found = self._columns_of(words, vocab.terms, True, vocab.multi)
-            vocab.columns.update(zip(words, found))
+            tokens = [words.joined[a:b] for a, b in zip(starts[first[in_order]].tolist(),
+                                                         words.ends[first[in_order]].tolist())]
+            found = self._columns_of(tokens, vocab.terms, True, vocab.multi)
+            vocab.columns.update(zip(tokens, found))
             columns[in_order] = found
             # ``new`` ascends by hash, as the table: inserting keeps it sorted.
             vocab.hashes = np.insert(vocab.hashes, at[new], distinct[new])

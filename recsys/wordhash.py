@@ -18,10 +18,11 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["char_table", "hashed_words", "batches"]
+__all__ = ["char_table", "hashed_words", "batches", "JoinedWords"]
 
 _BASE = np.uint64(0x100000001B3)  # odd, so invertible modulo 2**64
 _INVERSE = np.uint64(pow(int(_BASE), -1, 2**64))
@@ -86,3 +87,25 @@ def hashed_words(text: str, table: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     up, down = _POWERS.upto(len(codes))
     prefix = np.concatenate([[np.uint64(0)], np.cumsum(codes * up, dtype=np.uint64)])
     return starts, ends, (prefix[ends] - prefix[starts]) * down[starts]
+
+
+@dataclass(frozen=True)
+class JoinedWords:
+    """The words of several texts, hashed as one text: the texts joined by newlines,
+    which no word spans. Hashing texts one by one, the fixed cost of each array
+    operation outweighed its work on a few hundred words."""
+
+    joined: str
+    starts: np.ndarray  # of each word in ``joined``
+    ends: np.ndarray
+    hashes: np.ndarray
+    text_of: np.ndarray  # which text each word is in
+    offsets: np.ndarray  # where each text starts in ``joined`` (and one past the end + 1)
+
+    @classmethod
+    def of(cls, texts: Sequence[str], table: np.ndarray) -> JoinedWords:
+        joined = "\n".join(texts)
+        starts, ends, hashes = hashed_words(joined, table)
+        offsets = np.cumsum([0] + [len(t) + 1 for t in texts])
+        text_of = np.searchsorted(offsets, starts, side="right") - 1
+        return cls(joined, starts, ends, hashes, text_of, offsets)
