@@ -40,29 +40,54 @@ def gather_candidates(indptr, indices, data, terms, weights, exclude, pool, scor
     partial sort (3x faster, and branch-free over the whole archive): every article in
     the cut's bin is kept, so a few more than ``pool`` may come back.
     """
+    _accumulate(indptr, indices, data, terms, weights, scores)
+    if exclude >= 0:
+        scores[exclude] = 0.0
+    return _take_best(scores, pool)
+
+
+@njit(**_JIT)
+def _accumulate(indptr, indices, data, terms, weights, scores):
     for j in range(terms.shape[0]):
         term = terms[j]
         weight = weights[j]
         for p in range(indptr[term], indptr[term + 1]):
             scores[indices[p]] += weight * data[p]
-    if exclude >= 0:
-        scores[exclude] = 0.0
+
+
+@njit(**_JIT)
+def _take_best(scores, pool):
+    """The rows of the top bins of ``scores`` holding at least ``pool`` of them (see
+    :func:`gather_candidates`); ``scores`` is left zeroed."""
     bits = scores.view(np.int32)
     top = N_BINS - 1
-    counts = np.zeros(N_BINS, dtype=np.int32)
-    for i in range(bits.shape[0]):
-        counts[min(max((bits[i] >> BIN_SHIFT) - LOWEST_BIN, 0), top)] += 1
+    # Four histograms, filled in turn: neighbours mostly fall in one bin (the zeros'), and
+    # increments of one counter wait on each other; four cut the histogram's time by half
+    # (0.05 ms of a 0.5 ms query at 60k articles).
+    counts = np.zeros((4, N_BINS), dtype=np.int32)
+    n = bits.shape[0]
+    for i in range(0, n - n % 4, 4):
+        counts[0, min(max((bits[i] >> BIN_SHIFT) - LOWEST_BIN, 0), top)] += 1
+        counts[1, min(max((bits[i + 1] >> BIN_SHIFT) - LOWEST_BIN, 0), top)] += 1
+        counts[2, min(max((bits[i + 2] >> BIN_SHIFT) - LOWEST_BIN, 0), top)] += 1
+        counts[3, min(max((bits[i + 3] >> BIN_SHIFT) - LOWEST_BIN, 0), top)] += 1
+    for i in range(n - n % 4, n):
+        counts[0, min(max((bits[i] >> BIN_SHIFT) - LOWEST_BIN, 0), top)] += 1
     cut_bin, total = top, 0
-    while cut_bin > 1 and total + counts[cut_bin] < pool:  # bin 0 holds the zeros
-        total += counts[cut_bin]
+    in_bin = counts[0, top] + counts[1, top] + counts[2, top] + counts[3, top]
+    while cut_bin > 1 and total + in_bin < pool:  # bin 0 holds the zeros
+        total += in_bin
         cut_bin -= 1
-    found = np.empty(total + counts[cut_bin], dtype=np.int64)
+        in_bin = counts[0, cut_bin] + counts[1, cut_bin] + counts[2, cut_bin] + counts[3, cut_bin]
+    found = np.empty(total + in_bin, dtype=np.int64)
+    # Bins are ordered like the bits: in the cut's bin or above is one comparison.
+    lowest = np.int32((cut_bin + LOWEST_BIN) << BIN_SHIFT)
     n_found = 0
-    for i in range(bits.shape[0]):
-        if min((bits[i] >> BIN_SHIFT) - LOWEST_BIN, top) >= cut_bin:
+    for i in range(n):
+        if bits[i] >= lowest:
             found[n_found] = i
             n_found += 1
-        scores[i] = 0.0
+    scores[:] = 0.0
     return found[:n_found]
 
 
