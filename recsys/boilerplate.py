@@ -19,6 +19,8 @@ same runs.
 
 from __future__ import annotations
 
+import functools
+import re
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -45,17 +47,28 @@ def site_of(item: object) -> str | None:
     """
     if not isinstance(item, Article):
         return None
-    host = urlsplit(item.url).netloc.lower() if item.url else ""
+    url = item.url
+    if url and not ("\t" in url or "\r" in url or "\n" in url):  # urlsplit drops those
+        # Parsing once per site, not per article: training reads 60k URLs of a few
+        # dozen sites (0.24 s parsing each of them).
+        url = _AUTHORITY.match(url).group()
+    return (_host(url) if url else "") or item.source.strip() or None
+
+
+_AUTHORITY = re.compile(r"[^/?#]*(?://[^/?#]*)?")  # the scheme and host: all the host needs
+
+
+@functools.lru_cache(maxsize=1024)
+def _host(url: str) -> str:
+    host = urlsplit(url).netloc.lower()
     host = host.split("@")[-1].split(":")[0]
-    host = host.removeprefix("www.")
-    return host or item.source.strip() or None
+    return host.removeprefix("www.")
 
 
 # --- lines -------------------------------------------------------------------------------
 
-def _line_key(line: str) -> str:
-    # Boilerplate repeats byte for byte on one site; stripping is all the matching needs.
-    return line.strip()
+# Boilerplate repeats byte for byte on one site; stripping is all the matching needs.
+_line_key = str.strip
 
 
 def learn_lines(bodies: Sequence[str], min_docs: int, min_chars: int) -> frozenset[str]:
@@ -66,14 +79,19 @@ def learn_lines(bodies: Sequence[str], min_docs: int, min_chars: int) -> frozens
     articles) for the training's peak memory.
     """
     def keys(body: str) -> Iterable[str]:
-        return (key for line in body.split("\n") if len(key := _line_key(line)) >= min_chars)
+        return (key for key in map(_line_key, body.split("\n")) if len(key) >= min_chars)
 
-    per_body = [np.fromiter({hash(k) for k in keys(body)}, dtype=np.int64) for body in bodies]
-    if not per_body:
+    found: list[int] = []  # the distinct hashes of each body in turn
+    sizes = []
+    for body in bodies:
+        before = len(found)
+        found.extend({hash(k) for k in keys(body)})
+        sizes.append(len(found) - before)
+    if not sizes:
         return frozenset()
-    owner = np.repeat(np.arange(len(per_body)), [len(h) for h in per_body])
-    every = np.concatenate(per_body)
-    del per_body
+    owner = np.repeat(np.arange(len(sizes)), sizes)
+    every = np.array(found, dtype=np.int64)
+    del found
     hashes, counts = np.unique(every, return_counts=True)
     frequent = hashes[counts >= min_docs]
     if not len(frequent):
@@ -147,6 +165,27 @@ class _Runs:
         return cls(words, keys, starting == words.text_of[size - 1:])
 
 
+def _first_of_each(values: np.ndarray) -> np.ndarray:
+    """Positions of the first occurrence of each distinct value, in order:
+    ``np.unique(values, return_index=True)[1]`` sorted, for arrays with few repeats.
+
+    Here the values are (run, page) pairs, since a run counts once per page; few runs
+    recur within one page. A plain sort finds the repeated values, and only those take
+    the stable argsort that ``return_index`` runs over everything (0.28 s of learning
+    the runs of 60k articles, against 0.04 s).
+    """
+    ordered = np.sort(values)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    if not len(repeated):
+        return np.arange(len(values))
+    maybe = np.flatnonzero(np.isin(values, repeated))
+    _, first = np.unique(values[maybe], return_index=True)
+    keep = np.ones(len(values), dtype=bool)
+    keep[maybe] = False
+    keep[maybe[first]] = True
+    return np.flatnonzero(keep)
+
+
 def _pages_with_run(site: str, pages: list[str], size: int) -> tuple[np.ndarray, np.ndarray]:
     """The distinct keys of the ``size``-word runs of a site's ``pages``, and on how
     many pages each is."""
@@ -154,9 +193,7 @@ def _pages_with_run(site: str, pages: list[str], size: int) -> tuple[np.ndarray,
     for span in batches(pages, _BATCH_CHARS):
         runs = _Runs.of(pages[span], [site] * len(pages[span]), size)
         keys, page = runs.keys[runs.whole], runs.words.text_of[: len(runs.keys)][runs.whole]
-        # A run counts once per page: one (run, page) pair per distinct mix of the two.
-        _, first = np.unique(keys ^ (page.astype(np.uint64) * _MIX), return_index=True)
-        found.append(keys[first])
+        found.append(keys[_first_of_each(keys ^ (page.astype(np.uint64) * _MIX))])
     return np.unique(np.concatenate(found) if found else np.empty(0, dtype=np.uint64),
                      return_counts=True)
 

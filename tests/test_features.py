@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
@@ -191,6 +192,18 @@ def test_site_of_prefers_the_url_host_then_the_source() -> None:
     assert site_of(Article("1", "", "نص", url="https://www.Example.com/a?b=1")) == "example.com"
     assert site_of(Article("1", "", "نص", source="وكالة")) == "وكالة"
     assert site_of(("عنوان", "نص")) is None and site_of("نص") is None
+
+
+@pytest.mark.parametrize("url", [
+    "https://www.X.com/a", "https://x.com?a=1", "https://x.com#f", "//x.com/a", "x.com/a",
+    "/a/b", " https://x.com/a", "https://user:pw@www.x.com:8080/a", "HTTPS://WWW.X.COM",
+    "https:/\t/x.com/a", "https://x\n.com/a", "mailto:a@b.com", "http://[::1]:80/a",
+    "ftp://x.com/a?b//c", "https://x.com/a//b.com", "?q=//x.com", "#//x.com", "https://",
+    "a://b://c/d", "https://www.عنب.net/ar/1"])
+def test_site_of_reads_the_host_as_urlsplit_does(url: str) -> None:
+    # site_of parses only the scheme and host, once per site: the same host, always.
+    host = urlsplit(url).netloc.lower().split("@")[-1].split(":")[0].removeprefix("www.")
+    assert site_of(Article("1", "", "نص", url=url, source="وكالة")) == (host or "وكالة")
 
 
 def test_site_word_runs_are_removed_even_inside_a_line() -> None:
