@@ -24,6 +24,8 @@ from .corpus import TOPICS, Article, CorpusError, read_articles, default_corpus_
 from .related import EditorRules, Related, RelatedIndex, RelatedSettings
 
 if TYPE_CHECKING:  # imported where used: serving related lists needs no scikit-learn
+    import scipy.sparse as sp
+
     from .features import ArticleLike, ArticleVectorizer
     from .topics import TopicClassifier, TopicFeatures, TopicPrediction
 
@@ -184,9 +186,10 @@ class NewsModel:
         say(f"training the topic classifier on {len(own):,} labelled articles"
             + (f" and {len(extra):,} of the default corpus" if own and extra else f" ({label_source})"))
         classifier = classifier if classifier is not None else TopicClassifier()
-        metrics = cls._cross_validate(classifier, features, list(own.values()), extra)
         train_articles = list(own.values()) + extra
-        classifier.fit(features.transform(train_articles), [a.topic for a in train_articles])
+        X_train, y_train = features.transform(train_articles), [a.topic for a in train_articles]
+        metrics = cls._cross_validate(classifier, X_train, y_train, len(own))
+        classifier.fit(X_train, y_train)
 
         say("building the related-articles index")
         predicted = classifier.predict(features.from_lead_rows(X_lead if X_lead is not None else X))
@@ -209,27 +212,27 @@ class NewsModel:
         return cls(vectorizer, features, classifier, index, cls._archive_table(archive, topics), info)
 
     @staticmethod
-    def _cross_validate(classifier: TopicClassifier, features: TopicFeatures,
-                        labelled: list[Article], extra: list[Article]) -> dict:
-        """Macro-F1 of the classifier on the user's labelled articles, 5-fold, with the
-        default corpus always on the training side (or on the default corpus alone)."""
+    def _cross_validate(classifier: TopicClassifier, X: sp.csr_matrix, topics: list[str],
+                        n_labelled: int) -> dict:
+        """Macro-F1 of the classifier on the user's labelled articles (the first
+        ``n_labelled`` rows), 5-fold, with the default corpus (the other rows) always on
+        the training side; with no labelled article, on the default corpus alone."""
         import scipy.sparse as sp
         from sklearn.base import clone
         from sklearn.metrics import f1_score
         from sklearn.model_selection import StratifiedKFold
 
-        scored, always = (labelled, extra) if labelled else (extra, [])
-        y = np.array([a.topic for a in scored], dtype=object)
+        scored = slice(0, n_labelled) if n_labelled else slice(0, X.shape[0])
+        always = slice(n_labelled, X.shape[0]) if n_labelled else slice(0, 0)
+        y = np.array(topics[scored], dtype=object)
         counts = Counter(y)
         folds = min(5, min(counts.values())) if counts else 0
         if folds < 2 or len(counts) < 2:
             return {}
-        X = features.transform(scored)
-        X_always = features.transform(always) if always else None
-        y_always = [a.topic for a in always]
+        X, X_always, y_always = X[scored], X[always], topics[always]
         predicted = np.empty(len(y), dtype=object)
         for train, test in StratifiedKFold(folds, shuffle=True, random_state=0).split(X, y):
-            X_train = sp.vstack([X[train], X_always]) if always else X[train]
+            X_train = sp.vstack([X[train], X_always]) if y_always else X[train]
             model = clone(classifier).fit(X_train, list(y[train]) + y_always)
             predicted[test] = model.predict(X[test])
         return {"classifier_cv_macro_f1": round(float(f1_score(y, predicted, average="macro")), 4),
