@@ -123,8 +123,8 @@ def main() -> int:
     if args.what == "count":
         # What one counting process does with its shares: clean bodies (prepare), cut
         # the heads, analyse and count; here on one process, over the whole archive.
-        from recsys.features import ArticleVectorizer, TermCounter, _CountedArticle, article_fields
-        from recsys.features import site_of
+        from recsys.counting import CountedArticle
+        from recsys.features import ArticleVectorizer, TermCounter, article_fields, site_of
 
         vectorizer = ArticleVectorizer()
         titles, bodies = article_fields(archive)
@@ -133,8 +133,8 @@ def main() -> int:
         levels = (vectorizer.lead_blend_chars, 1200)
         counter = TermCounter(vectorizer.analyzer or recsys.ArabicAnalyzer(), n_jobs=1)
         profile.enable()
-        counter._count_part(list(zip(titles, bodies, sites)), None, True,
-                            _CountedArticle(vectorizer._cleaner(), levels), "profile")
+        counter._counter().count_part(list(zip(titles, bodies, sites)), None, True,
+                                      CountedArticle(vectorizer._cleaner(), levels), "profile")
         profile.disable()
         return show(profile, args.top, args.save) or 0
 

@@ -24,6 +24,7 @@ import html
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
@@ -278,6 +279,60 @@ def word_terms(word: str, *, stem: str | None = "light10", stop_words: bool = Tr
         if len(term) >= min_length:
             terms.append(term)
     return tuple(terms)
+
+
+_KNOWN_WORDS: dict[tuple, dict[str, tuple[str, ...]]] = {}  # analysis settings -> word -> terms
+MAX_KNOWN_WORDS = 1 << 19
+"""Words per process and cache of analysed words; beyond, a cache starts over."""
+
+
+@dataclass(frozen=True)
+class WordAnalysis:
+    """The analysis :class:`recsys.ArabicAnalyzer` configures, as a plain value: raw
+    words, and the terms of each word, cached per process. It is what the counting
+    processes receive, so that they need not import scikit-learn (see
+    :mod:`recsys.counting`). The fields are the analyzer's parameters.
+    """
+
+    stem: str | None = "light10"
+    stop_words: bool = True
+    split_glued: bool = True
+    alef: bool = True
+    alef_maqsura: bool = True
+    taa_marbuta: bool = True
+    hamza_seats: bool = False
+    min_length: int = 2
+    strip_markup: bool = True
+
+    def _known(self) -> dict[str, tuple[str, ...]]:
+        # One cache per process and settings, so that it outlives this (unpickled) copy:
+        # the counting processes receive a fresh analysis with every share.
+        key = (self.stem, self.stop_words, self.split_glued, self.alef, self.alef_maqsura,
+               self.taa_marbuta, self.hamza_seats, self.min_length)
+        known = _KNOWN_WORDS.setdefault(key, {})
+        if len(known) > MAX_KNOWN_WORDS:
+            known.clear()
+        return known
+
+    def terms_of(self, words: Iterable[str], *, remember: bool = True) -> list[tuple[str, ...]]:
+        """The terms of each of ``words`` (:func:`word_terms`), cached per process
+        (unless not ``remember``: a caller that keeps its own per-word results need not
+        hold them twice)."""
+        known = self._known() if remember else {}
+        words = list(words)
+        found = list(map(known.get, words))
+        if None in found:
+            for i in [i for i, terms in enumerate(found) if terms is None]:
+                found[i] = known[words[i]] = word_terms(
+                    words[i], stem=self.stem, stop_words=self.stop_words,
+                    split_glued=self.split_glued, alef=self.alef,
+                    alef_maqsura=self.alef_maqsura, taa_marbuta=self.taa_marbuta,
+                    hamza_seats=self.hamza_seats, min_length=self.min_length)
+        return found
+
+    def raw_words(self, text: str) -> list[str]:
+        """The words of ``text`` as written (:func:`raw_words`)."""
+        return raw_words(text, strip_markup=self.strip_markup)
 
 
 def display_key(token: str) -> tuple[int, int, str]:

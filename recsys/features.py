@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import re
 import uuid
 import warnings
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -27,19 +24,16 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.utils.validation import check_is_fitted
 
-from .arabic import (clean, display_key, normalize_letters, raw_word_table, raw_words, strip_html,
-                     word_terms)
+from . import counting
+from .arabic import MAX_KNOWN_WORDS, WordAnalysis, clean, normalize_letters, raw_words, strip_html
 from .boilerplate import BodyCleaner, learn_lines, learn_site_runs, site_of
 from .corpus import Article
-from .wordhash import JoinedWords, batches
+from .counting import CountedArticle, Prepare, Share, WordCounter, lead_end, lead_of, loaded
 
 __all__ = ["ArabicAnalyzer", "ArticleVectorizer", "TermCounter", "article_fields", "lead_of",
            "lead_end"]
 
 ArticleLike = Article | tuple[str, str] | str
-Document = str | tuple[str, ...]  # a text, or its parts (title, body) joined by newlines
-# Records to documents and their cuts, a share at a time (see fit_transform_split).
-Prepare = Callable[[Sequence[Any]], tuple[list[Document], list[tuple[int, ...]]]]
 
 
 def _check_fitted(estimator: BaseEstimator, attribute: str) -> None:
@@ -47,10 +41,6 @@ def _check_fitted(estimator: BaseEstimator, attribute: str) -> None:
     check takes about 15 µs, a tenth of vectorizing a new article."""
     if not hasattr(estimator, attribute):
         check_is_fitted(estimator, attribute)
-
-
-def _joined(document: Document) -> str:
-    return document if isinstance(document, str) else "\n".join(document)
 
 
 class ArabicAnalyzer(BaseEstimator):
@@ -92,15 +82,12 @@ class ArabicAnalyzer(BaseEstimator):
         self.min_length = min_length
         self.strip_markup = strip_markup
 
-    def _known(self) -> dict[str, tuple[str, ...]]:
-        # One cache per process and settings, so that it outlives this (unpickled) copy:
-        # the counting processes receive a fresh analyzer with every share.
-        key = (self.stem, self.stop_words, self.split_glued, self.alef, self.alef_maqsura,
-               self.taa_marbuta, self.hamza_seats, self.min_length)
-        known = _KNOWN_WORDS.setdefault(key, {})
-        if len(known) > _MAX_KNOWN_WORDS:
-            known.clear()
-        return known
+    def analysis(self) -> WordAnalysis:
+        """This analyzer's work as a plain value, free of scikit-learn (what the
+        counting processes receive)."""
+        return WordAnalysis(self.stem, self.stop_words, self.split_glued, self.alef,
+                            self.alef_maqsura, self.taa_marbuta, self.hamza_seats,
+                            self.min_length, self.strip_markup)
 
     def terms(self, word: str) -> tuple[str, ...]:
         """The terms of one raw word (see :func:`recsys.arabic.word_terms`)."""
@@ -109,17 +96,7 @@ class ArabicAnalyzer(BaseEstimator):
     def terms_of(self, words: Iterable[str], *, remember: bool = True) -> list[tuple[str, ...]]:
         """The terms of each of ``words``, cached per process (unless not ``remember``:
         a caller that keeps its own per-word results need not hold them twice)."""
-        known = self._known() if remember else {}
-        words = list(words)
-        found = list(map(known.get, words))
-        if None in found:
-            for i in [i for i, terms in enumerate(found) if terms is None]:
-                found[i] = known[words[i]] = word_terms(
-                    words[i], stem=self.stem, stop_words=self.stop_words,
-                    split_glued=self.split_glued, alef=self.alef,
-                    alef_maqsura=self.alef_maqsura, taa_marbuta=self.taa_marbuta,
-                    hamza_seats=self.hamza_seats, min_length=self.min_length)
-        return found
+        return self.analysis().terms_of(words, remember=remember)
 
     def raw_words(self, text: str) -> list[str]:
         """The words of ``text`` as written (see :func:`recsys.arabic.raw_words`).
@@ -174,30 +151,8 @@ def article_fields(articles: Iterable[ArticleLike]) -> tuple[list[str], list[str
     return titles, bodies
 
 
-def lead_of(body: str, chars: int | None) -> str:
-    """The first ``chars`` characters of ``body``, cut back to a word boundary.
-
-    >>> lead_of("قصف مدفعي على حلب", 12)
-    'قصف مدفعي'
-    """
-    return body[:lead_end(body, chars)]
-
-
-def lead_end(body: str, chars: int | None) -> int:
-    """Where :func:`lead_of` cuts ``body``."""
-    if chars is None or len(body) <= chars:
-        return len(body)
-    cut = max(body.rfind(" ", 0, chars + 1), body.rfind("\n", 0, chars + 1))
-    return cut if cut > 0 else chars
-
-
 _PARALLEL_MIN_DOCS = 5000  # below this, starting worker processes costs more than it saves
 _SHARE_DOCS = 2000  # documents per counting task on average: small shares keep memory flat
-_KNOWN_WORDS: dict[tuple, dict[str, tuple[str, ...]]] = {}  # analyzer settings -> word -> terms
-_MAX_KNOWN_WORDS = 1 << 19  # words per process and cache; beyond, a cache starts over
-_BATCH_CHARS = 1 << 19  # text hashed at once while counting: bounds the arrays (20 MB)
-
-
 def _even_shares(documents: Sequence[Any], n_shares: int) -> list[tuple[int, int]]:
     """``n_shares`` contiguous ranges of documents holding about equal amounts of text:
     counting time follows the text, and long documents come in runs (one site's scraped
@@ -210,43 +165,7 @@ def _even_shares(documents: Sequence[Any], n_shares: int) -> list[tuple[int, int
     return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
-def _loaded() -> None:
-    """Nothing: a counting process that runs it has imported this module."""
-
-
-@dataclass
-class _Vocabulary:
-    """One process's vocabulary during one fit. It grows share by share, so that a
-    process analyses and numbers a distinct token once, not once per share."""
-
-    terms: dict[str, int] = field(default_factory=dict)
-    columns: dict[str, int] = field(default_factory=dict)  # token -> column (see _columns_of)
-    multi: list[tuple[int, ...]] = field(default_factory=list)
-    shown: list[tuple | None] = field(default_factory=list)  # column -> display_key of its word
-    # The tokens' hashes (recsys.wordhash), sorted, and their columns as in ``columns``.
-    hashes: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
-    hashed_columns: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
-
-
-_PROCESS = uuid.uuid4().hex  # names this process's vocabularies to the merging parent
-_FITS: dict[str, _Vocabulary] = {}  # fit id -> this process's vocabulary for that fit
-
-
-@dataclass
-class _Share:
-    """A share's counts, on the columns of the vocabulary of the process that counted
-    it, and what that vocabulary gained meanwhile: the parent needs only the news."""
-
-    counts: sp.csr_matrix
-    vocabulary: str  # which process's vocabulary
-    first_term: int  # how many terms it had before
-    new_terms: list[str]
-    shown: list[tuple[int, tuple]]  # (column, display_key of its word) where that improved
-    words: list[str]  # the distinct words first met in this share, but glued ones
-    word_columns: np.ndarray  # and their columns (-1: none)
-
-
-def _merge_parts(shares: Iterable[_Share], after_last: Callable[[], object] | None = None,
+def _merge_parts(shares: Iterable[Share], after_last: Callable[[], object] | None = None,
                  ) -> tuple[sp.csr_matrix, np.ndarray, list[str | None], dict[str, int]]:
     """Stack the shares' counts on one vocabulary (first seen, first numbered), pick
     each term's display word and gather every word's column, consuming the shares as
@@ -321,144 +240,17 @@ class TermCounter(TransformerMixin, BaseEstimator):
         self.max_df = max_df
         self.n_jobs = n_jobs
 
-    def _columns_of(self, tokens: list[str], vocabulary: dict[str, int], grow: bool,
-                    multi: list[tuple[int, ...]]) -> list[int]:
-        """Each token's column: -1 for none; for a glued token of several terms,
-        ``-2 - i`` where ``multi[i]`` holds their columns."""
-        found = []
-        # Callers cache each token's column: caching its terms as well would hold every
-        # distinct word twice.
-        for terms in self.analyzer.terms_of(tokens, remember=False):
-            if grow:
-                cols = [vocabulary.setdefault(term, len(vocabulary)) for term in terms]
-            else:
-                cols = [col for term in terms if (col := vocabulary.get(term, -1)) >= 0]
-            if len(cols) > 1:
-                multi.append(tuple(cols))
-            found.append(-1 - len(multi) if len(cols) > 1 else cols[0] if cols else -1)
-        return found
-
-    def _entries(self, texts: Iterable[str], vocabulary: dict[str, int], cache: dict[str, int],
-                 multi: list[tuple[int, ...]], grow: bool) -> Iterator[tuple[list[int], list[int]]]:
-        """Each text's columns and counts, one entry per distinct token: a column may
-        come more than once (two spellings of one term), and -1 stands for no column."""
-        surface = self.analyzer.raw_words
-        for text in texts:
-            counts = Counter(surface(text))
-            cols = list(map(cache.get, counts))  # C-level lookups: the hot loop
-            if None in cols:
-                new = [t for t, c in zip(counts, cols) if c is None]
-                cache.update(zip(new, self._columns_of(new, vocabulary, grow, multi)))
-                cols = list(map(cache.get, counts))
-            vals = list(counts.values())
-            if min(cols, default=0) < -1:  # glued words: spread over their terms
-                pairs = [(c, v) for col, v in zip(cols, vals)
-                         for c in (multi[-2 - col] if col < -1 else (col,))]
-                cols, vals = [c for c, _ in pairs], [v for _, v in pairs]
-            yield cols, vals
-
-    def _count(self, texts: Iterable[str], vocabulary: dict[str, int], cache: dict[str, int],
-               multi: list[tuple[int, ...]], grow: bool) -> sp.csr_matrix:
-        indices: list[int] = []
-        values: list[int] = []
-        indptr = [0]
-        for cols, vals in self._entries(texts, vocabulary, cache, multi, grow):
-            indices.extend(cols)
-            values.extend(vals)
-            indptr.append(len(indices))
-        cols = np.array(indices, dtype=np.int64)
-        rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
-        keep = cols >= 0
-        # COO to CSR sums the entries of glued-word terms that repeat a column.
-        return sp.csr_matrix((np.array(values, dtype=np.float32)[keep], (rows[keep], cols[keep])),
-                             shape=(len(indptr) - 1, len(vocabulary)))
-
-    def _count_hashed(self, texts: list[str], vocab: _Vocabulary) -> sp.csr_matrix:
-        """``_count(texts, ...)`` while fitting, to the same matrix and vocabulary, with
-        the tokens found and told apart by their hashes (:mod:`recsys.wordhash`): a
-        string object per token cost more than all the rest of counting. Only the
-        tokens new to ``vocab`` are cut out as strings, in the order first met."""
-        if self.analyzer.strip_markup:
-            texts = [strip_html(t) for t in texts]
-        rows, columns = [], []
-        for span in batches(texts, _BATCH_CHARS):
-            text_of, found = self._count_batch(texts[span], vocab)
-            rows.append(text_of + span.start)
-            columns.append(found)
-        rows = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
-        columns = np.concatenate(columns) if columns else np.empty(0, dtype=np.int64)
-        return sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, columns)),
-                             shape=(len(texts), len(vocab.terms)))
-
-    def _count_batch(self, texts: list[str], vocab: _Vocabulary) -> tuple[np.ndarray, np.ndarray]:
-        """The text and column of each term occurrence of ``texts``."""
-        words = JoinedWords.of(texts, raw_word_table())
-        starts, text_of = words.starts, words.text_of
-        distinct, first, inverse = np.unique(words.hashes, return_index=True, return_inverse=True)
-        at = np.searchsorted(vocab.hashes, distinct)
-        known = at < len(vocab.hashes)
-        known[known] = vocab.hashes[at[known]] == distinct[known]
-        columns = np.zeros(len(distinct), dtype=np.int64)
-        columns[known] = vocab.hashed_columns[at[known]]
-        new = np.flatnonzero(~known)
-        if len(new):
-            in_order = new[np.argsort(first[new], kind="stable")]
-            tokens = [words.joined[a:b] for a, b in zip(starts[first[in_order]].tolist(),
-                                                         words.ends[first[in_order]].tolist())]
-            found = self._columns_of(tokens, vocab.terms, True, vocab.multi)
-            vocab.columns.update(zip(tokens, found))
-            columns[in_order] = found
-            # ``new`` ascends by hash, as the table: inserting keeps it sorted.
-            vocab.hashes = np.insert(vocab.hashes, at[new], distinct[new])
-            vocab.hashed_columns = np.insert(vocab.hashed_columns, at[new], columns[new])
-        columns = columns[inverse]
-        glued = np.flatnonzero(columns < -1)
-        if len(glued):  # a glued token counts once for each of its terms
-            spread = [vocab.multi[-2 - c] for c in columns[glued].tolist()]
-            text_of = np.concatenate([text_of, np.repeat(text_of[glued], [len(m) for m in spread])])
-            columns = np.concatenate([columns, np.fromiter(itertools.chain.from_iterable(spread),
-                                                           dtype=np.int64)])
-        keep = columns >= 0
-        return text_of[keep], columns[keep]
-
-    def _count_part(self, documents: Sequence[Any], cuts: Sequence[tuple[int, ...]] | None,
-                    firsts: bool, prepare: Prepare | None, fit: str) -> _Share:
-        """Count a share of the documents on this process's vocabulary for ``fit``.
-        Rows come in blocks of one row per document: the pieces between consecutive
-        cuts (one block, the whole texts, without ``cuts``), then the documents' first
-        parts (with ``firsts``)."""
-        if prepare is not None:
-            documents, cuts = prepare(documents)
-        texts = [_joined(d) for d in documents]
-        if cuts is not None:
-            bounds = [(0, *c, len(t)) for t, c in zip(texts, cuts)]
-            texts = [t[b[j]:b[j + 1]] for j in range(len(bounds[0]) - 1 if bounds else 0)
-                     for t, b in zip(texts, bounds)]
-        if firsts:
-            texts += [d if isinstance(d, str) else d[0] for d in documents]
-        if fit not in _FITS:
-            _FITS.clear()  # an earlier fit's vocabulary is of no further use
-        vocab = _FITS.setdefault(fit, _Vocabulary())
-        first_term, first_token = len(vocab.terms), len(vocab.columns)
-        if type(self.analyzer).raw_words is ArabicAnalyzer.raw_words:
-            counts = self._count_hashed(texts, vocab)
-        else:  # an analyzer of other words: find them its way
-            counts = self._count(texts, vocab.terms, vocab.columns, vocab.multi, grow=True)
-        # A term shows as its most readable word (see display_key) among its tokens.
-        vocab.shown.extend([None] * (len(vocab.terms) - len(vocab.shown)))
-        improved = {}
-        words, word_columns = [], []
-        for token, col in itertools.islice(vocab.columns.items(), first_token, None):  # the new
-            if col >= -1:
-                words.append(token)
-                word_columns.append(col)
-            if col >= 0:
-                key = display_key(token)
-                if vocab.shown[col] is None or key < vocab.shown[col]:
-                    vocab.shown[col] = improved[col] = key
-        return _Share(counts, f"{_PROCESS}-{fit}", first_term,
-                      list(itertools.islice(vocab.terms, first_term, None)), list(improved.items()),
-                      words, np.array(word_columns, dtype=np.int64))
+    def _counter(self) -> WordCounter:
+        """The counting this counter does, as a plain value for the counting processes:
+        the default analyzer travels as its :class:`~recsys.arabic.WordAnalysis`, and
+        fitting may then find its words by hashing (an analyzer that finds them its own
+        way travels as it is)."""
+        analyzer = self.analyzer
+        if type(analyzer).raw_words is not ArabicAnalyzer.raw_words:
+            return WordCounter(analyzer)
+        if type(analyzer).terms_of is ArabicAnalyzer.terms_of:
+            analyzer = analyzer.analysis()
+        return WordCounter(analyzer, hashed=True)
 
     @contextlib.contextmanager
     def processes(self, n_docs: int) -> Iterator[ProcessPoolExecutor | None]:
@@ -477,7 +269,7 @@ class TermCounter(TransformerMixin, BaseEstimator):
             # big archives) and warns of a "memory leak": the work is not lost.
             warnings.filterwarnings("ignore", message="A worker stopped while some jobs")
             for _ in range(jobs):
-                pool.submit(_loaded)
+                pool.submit(loaded)
             yield pool
 
     def fit_transform(self, texts: Iterable[str], y: object = None) -> sp.csr_matrix:
@@ -515,10 +307,13 @@ class TermCounter(TransformerMixin, BaseEstimator):
                                                     processes=started)
         n_docs = len(documents)
         fit = uuid.uuid4().hex
+        counter = self._counter()
         shares = (_even_shares(documents, -(-n_docs // _SHARE_DOCS)) if processes is not None
                   else [(0, n_docs)])
         if processes is not None:
-            parts = processes.map(self._count_part, [documents[a:b] for a, b in shares],
+            # The processes receive a plain WordCounter, not this estimator: they then
+            # start without importing scikit-learn (see recsys.counting).
+            parts = processes.map(counter.count_part, [documents[a:b] for a, b in shares],
                                   [None if cuts is None else cuts[a:b] for a, b in shares],
                                   [first_weight != 1] * len(shares), [prepare] * len(shares),
                                   [fit] * len(shares))
@@ -526,9 +321,9 @@ class TermCounter(TransformerMixin, BaseEstimator):
             # before the stacked counts are built.
             counts, terms, words, seen = _merge_parts(parts, after_last=processes.shutdown)
         else:
-            counts, terms, words, seen = _merge_parts([self._count_part(
+            counts, terms, words, seen = _merge_parts([counter.count_part(
                 documents, cuts, first_weight != 1, prepare, fit)])
-            del _FITS[fit]
+            counting.forget(fit)
         # Each share's rows are blocks of its documents: the pieces, then the first parts.
         n_pieces = 1 + (n_cuts if prepare is not None else len(cuts[0]) if cuts else 0)
         sizes = np.array([b - a for a, b in shares])
@@ -579,7 +374,7 @@ class TermCounter(TransformerMixin, BaseEstimator):
 
     def transform(self, texts: Iterable[str]) -> sp.csr_matrix:
         cache, multi = self._known_columns()
-        return self._count(texts, self.vocabulary_, cache, multi, grow=False)
+        return self._counter().count(texts, self.vocabulary_, cache, multi, grow=False)
 
     def entries(self, texts: Iterable[str]) -> list[tuple[list[int], list[int]]]:
         """Each text's columns and counts, unsummed: one entry per distinct token, so a
@@ -587,7 +382,7 @@ class TermCounter(TransformerMixin, BaseEstimator):
         caller summing one article's pieces itself skips the matrices of
         :meth:`transform`, which cost more than the counting for one text."""
         cache, multi = self._known_columns()
-        return list(self._entries(texts, self.vocabulary_, cache, multi, grow=False))
+        return list(self._counter().entries(texts, self.vocabulary_, cache, multi, grow=False))
 
     def warm(self) -> TermCounter:
         """Build this process's table of the words met in fitting now rather than on
@@ -599,7 +394,7 @@ class TermCounter(TransformerMixin, BaseEstimator):
     def _known_columns(self) -> tuple[dict[str, int], list[tuple[int, ...]]]:
         _check_fitted(self, "vocabulary_")
         if (getattr(self, "_cache", None) is None
-                or len(self._cache) > len(self.seen_columns_) + _MAX_KNOWN_WORDS):
+                or len(self._cache) > len(self.seen_columns_) + MAX_KNOWN_WORDS):
             # Per process, starting from the archive's words, and bounded: servers run
             # for days and meet new words every day.
             self._cache = dict(zip(self.seen_words_.split("\n"), self.seen_columns_.tolist()))
@@ -614,25 +409,6 @@ class TermCounter(TransformerMixin, BaseEstimator):
         state = super().__getstate__()
         state["_cache"] = state["_multi"] = None  # per process; pickled, it would bloat bundles
         return state
-
-
-@dataclass(frozen=True)
-class _CountedArticle:
-    """What the counting processes make of an archived article: its title and cleaned
-    body, cut after the title plus the first ``levels[j]`` body characters."""
-
-    clean_body: BodyCleaner
-    levels: tuple[int, ...]
-
-    def __call__(self, records: Sequence[tuple[str, str, str | None]],
-                 ) -> tuple[list[Document], list[tuple[int, ...]]]:
-        if not records:
-            return [], []
-        titles, bodies, sites = zip(*records)
-        bodies = self.clean_body.clean_all(bodies, sites)
-        return (list(zip(titles, bodies)),
-                [tuple(len(t) + 1 + lead_end(b, c) for c in self.levels)
-                 for t, b in zip(titles, bodies)])
 
 
 class ArticleVectorizer(TransformerMixin, BaseEstimator):
@@ -792,7 +568,7 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
             self._learn_boilerplate(bodies, sites)
             heads, counts = self.words_.fit_transform_split(
                 list(zip(titles, bodies, sites)), first_weight=self.title_weight,
-                prepare=_CountedArticle(self._cleaner(), tuple(levels)), n_cuts=len(levels),
+                prepare=CountedArticle(self._cleaner(), tuple(levels)), n_cuts=len(levels),
                 processes=processes)
         head_of = dict(zip(levels, heads))
         del heads

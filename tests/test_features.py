@@ -12,7 +12,7 @@ from sklearn.base import clone
 from sklearn.model_selection import cross_val_score
 
 from recsys import ArabicAnalyzer, Article, ArticleVectorizer, make_topic_pipeline
-from recsys.arabic import word_terms
+from recsys.arabic import WordAnalysis, word_terms
 from recsys.boilerplate import remove_site_runs, site_of
 
 FOOTER = "تابعونا على قناتنا في تلغرام لمزيد من الأخبار العاجلة"
@@ -119,11 +119,12 @@ TRICKY = [  # markup, entities, diacritics, tatweel, glued words, marks, digits,
 def test_fitting_counts_the_words_the_regular_expression_finds(monkeypatch, shares) -> None:
     """Fitting finds and tells words apart by hashing code points; the counts, terms,
     their numbering and the words kept must be those of the regular expression's words."""
+    import recsys.counting as counting
     import recsys.features as features
     from recsys.features import TermCounter
 
     texts = [f"{a} {b}" for a in TRICKY for b in TRICKY]
-    monkeypatch.setattr(features, "_BATCH_CHARS", 300)  # several batches (in this process)
+    monkeypatch.setattr(counting, "_BATCH_CHARS", 300)  # several batches (in this process)
     if shares:  # words met again in later shares of one process, and by other processes
         monkeypatch.setattr(features, "_PARALLEL_MIN_DOCS", 10)
         monkeypatch.setattr(features, "_SHARE_DOCS", 5)
@@ -171,8 +172,8 @@ def test_words_met_in_fitting_are_not_analysed_again(corpus: list[Article], monk
     X = vectorizer.fit_transform(corpus)
     vectorizer = pickle.loads(pickle.dumps(vectorizer))
     analysed: list[str] = []
-    analyse = ArabicAnalyzer.terms_of
-    monkeypatch.setattr(ArabicAnalyzer, "terms_of", lambda self, words, **options: (
+    analyse = WordAnalysis.terms_of  # where ArabicAnalyzer's analysis happens
+    monkeypatch.setattr(WordAnalysis, "terms_of", lambda self, words, **options: (
         analysed.extend(words), analyse(self, words, **options))[1])
     again = vectorizer.transform(corpus)
     assert np.array_equal(again.indices, X.indices) and np.array_equal(again.data, X.data)
