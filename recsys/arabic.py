@@ -338,5 +338,8 @@ class WordAnalysis:
 def display_key(token: str) -> tuple[int, int, str]:
     """Sort key choosing a readable surface form: shorter first, then the one keeping
     more of taa marbuta, hamza and alef maqsura."""
-    proper = sum(ch in "ةأإآؤئى" for ch in token)
+    proper = len(token) - len(token.translate(_WITHOUT_PROPER))  # one C call, not a loop
     return (len(token), -proper, token)
+
+
+_WITHOUT_PROPER = str.maketrans("", "", "ةأإآؤئى")

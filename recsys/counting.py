@@ -21,7 +21,7 @@ import scipy.sparse as sp
 
 from .arabic import display_key, raw_word_table, strip_html
 from .boilerplate import BodyCleaner
-from .wordhash import JoinedWords, batches
+from .wordhash import JoinedWords, batches, distinct_hashes
 
 __all__ = ["WordCounter", "CountedArticle", "lead_of", "lead_end", "loaded"]
 
@@ -182,7 +182,7 @@ class WordCounter:
         """The text and column of each term occurrence of ``texts``."""
         words = JoinedWords.of(texts, raw_word_table())
         starts, text_of = words.starts, words.text_of
-        distinct, first, inverse = np.unique(words.hashes, return_index=True, return_inverse=True)
+        distinct, first, inverse = distinct_hashes(words.hashes)
         at = np.searchsorted(vocab.hashes, distinct)
         known = at < len(vocab.hashes)
         known[known] = vocab.hashes[at[known]] == distinct[known]
