@@ -295,3 +295,16 @@ def test_unit_rows_is_sklearn_normalize_to_the_last_bit(corpus: list[Article]) -
         assert ours.dtype == theirs.dtype
         assert np.array_equal(ours.data, theirs.data) and np.array_equal(ours.indices, theirs.indices)
         assert np.array_equal(matrix.data, before)  # a copy: the input is untouched
+
+
+@pytest.mark.parametrize("size, kinds", [(0, 1), (1, 1), (7, 2), (5000, 300), (200_000, 50_000)])
+def test_distinct_hashes_are_numpys_unique(size: int, kinds: int) -> None:
+    # Counting's quick-sort stand-in for np.unique must give its very arrays: the first
+    # occurrences decide which word a term shows and the order terms are numbered in.
+    from recsys.wordhash import distinct_hashes
+
+    rng = np.random.default_rng(size)
+    hashes = rng.integers(0, kinds, size).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    for ours, numpys in zip(distinct_hashes(hashes),
+                            np.unique(hashes, return_index=True, return_inverse=True)):
+        assert ours.dtype == numpys.dtype and np.array_equal(ours, numpys)
