@@ -2,9 +2,10 @@
 
 :class:`~recsys.features.TermCounter` fits on shares of the archive in worker processes.
 They receive a :class:`WordCounter` (the analysis as a plain value, not the estimator)
-and import only this module and NumPy/SciPy: 0.3 s to start instead of 1.5 s with
-scikit-learn, time they took from the parent while it learns the boilerplate (1.2 s
-alone on the 60,502 real articles, 1.9 s beside two processes importing scikit-learn).
+and import only this module and NumPy/SciPy: 0.4 s to start instead of 1.45 s with
+scikit-learn, CPU time they took from the parent while it learns the boilerplate (on
+the 60,502 real articles, 1.25-1.45 s beside two processes importing this module,
+1.8-2.3 s beside two importing scikit-learn).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from .arabic import display_key, raw_word_table, strip_html
 from .boilerplate import BodyCleaner
 from .wordhash import JoinedWords, batches, distinct_hashes
 
-__all__ = ["WordCounter", "CountedArticle", "lead_of", "lead_end", "loaded"]
+__all__ = ["WordCounter", "CountedArticle", "Share", "lead_of", "lead_end", "joined", "loaded",
+           "forget"]
 
 Document = str | tuple[str, ...]  # a text, or its parts (title, body) joined by newlines
 # Records to documents and their cuts, a share at a time (see TermCounter.fit_transform_split).
@@ -63,7 +65,7 @@ class _Vocabulary:
     process analyses and numbers a distinct token once, not once per share."""
 
     terms: dict[str, int] = field(default_factory=dict)
-    columns: dict[str, int] = field(default_factory=dict)  # token -> column (see _columns_of)
+    columns: dict[str, int] = field(default_factory=dict)  # token -> column (see columns_of)
     multi: list[tuple[int, ...]] = field(default_factory=list)
     shown: list[tuple | None] = field(default_factory=list)  # column -> display_key of its word
     # The tokens' hashes (recsys.wordhash), sorted, and their columns as in ``columns``.

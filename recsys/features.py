@@ -153,6 +153,8 @@ def article_fields(articles: Iterable[ArticleLike]) -> tuple[list[str], list[str
 
 _PARALLEL_MIN_DOCS = 5000  # below this, starting worker processes costs more than it saves
 _SHARE_DOCS = 2000  # documents per counting task on average: small shares keep memory flat
+
+
 def _even_shares(documents: Sequence[Any], n_shares: int) -> list[tuple[int, int]]:
     """``n_shares`` contiguous ranges of documents holding about equal amounts of text:
     counting time follows the text, and long documents come in runs (one site's scraped
