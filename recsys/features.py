@@ -13,6 +13,7 @@ import contextlib
 import itertools
 import uuid
 import warnings
+from dataclasses import fields
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -85,9 +86,7 @@ class ArabicAnalyzer(BaseEstimator):
     def analysis(self) -> WordAnalysis:
         """This analyzer's work as a plain value, free of scikit-learn (what the
         counting processes receive)."""
-        return WordAnalysis(self.stem, self.stop_words, self.split_glued, self.alef,
-                            self.alef_maqsura, self.taa_marbuta, self.hamza_seats,
-                            self.min_length, self.strip_markup)
+        return WordAnalysis(**{f.name: getattr(self, f.name) for f in fields(WordAnalysis)})
 
     def terms(self, word: str) -> tuple[str, ...]:
         """The terms of one raw word (see :func:`recsys.arabic.word_terms`)."""
