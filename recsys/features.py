@@ -30,6 +30,7 @@ from .arabic import MAX_KNOWN_WORDS, WordAnalysis, clean, normalize_letters, raw
 from .boilerplate import BodyCleaner, learn_lines, learn_site_runs, site_of
 from .corpus import Article
 from .counting import CountedArticle, Prepare, Share, WordCounter, lead_end, lead_of, loaded
+from .wordhash import distinct_hashes
 
 __all__ = ["ArabicAnalyzer", "ArticleVectorizer", "TermCounter", "article_fields", "lead_of",
            "lead_end"]
@@ -668,23 +669,23 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
             texts += [f"{title}\n{body[:cut]}", body[cut:],
                       *(text(title, body) for *_, text in boosts)]
         entries = self.words_.entries(texts)
-        cols = np.fromiter(itertools.chain.from_iterable(c for c, _ in entries), dtype=np.int64)
-        counts = np.fromiter(itertools.chain.from_iterable(v for _, v in entries), dtype=np.float64)
-        text_of = np.repeat(np.arange(len(entries)), [len(c) for c, _ in entries])
+        sizes = [len(c) for c, _ in entries]
+        cols = np.fromiter(itertools.chain.from_iterable(c for c, _ in entries), dtype=np.int64,
+                           count=sum(sizes))
+        counts = np.fromiter(itertools.chain.from_iterable(v for _, v in entries),
+                             dtype=np.float64, count=len(cols))
+        text_of = np.repeat(np.arange(len(entries)), sizes)
         known = cols >= 0
         width, n_pieces = self.n_word_features, 2 + len(boosts)
-        keys, where = np.unique((text_of // n_pieces * width + cols)[known], return_inverse=True)
+        keys, _, where = distinct_hashes((text_of // n_pieces * width + cols)[known])
         piece, counts = (text_of % n_pieces)[known], counts[known]
         rows, columns = keys // width, keys % width
-
-        def total(chosen: np.ndarray) -> np.ndarray:
-            # Whole counts, so exact in any order of summing.
-            return np.bincount(where[chosen], weights=counts[chosen],
-                               minlength=len(keys)).astype(np.float32)
-
-        whole, lead = total(piece <= 1), total(piece == 0)
+        # Each (article, term)'s count in each piece: whole counts, so exact in any order.
+        sums = np.bincount(where * n_pieces + piece, weights=counts,
+                           minlength=len(keys) * n_pieces).reshape(-1, n_pieces)
+        whole, lead = (sums[:, 0] + sums[:, 1]).astype(np.float32), sums[:, 0].astype(np.float32)
         for j, (weight, in_lead, _) in enumerate(boosts, start=2):
-            extra = total(piece == j) * weight  # float32, as fitting weighs a boost
+            extra = sums[:, j].astype(np.float32) * weight  # float32, as fitting weighs a boost
             whole += extra
             if in_lead:
                 lead += extra
