@@ -49,10 +49,13 @@ def gather_candidates(indptr, indices, data, terms, weights, exclude, pool, scor
 @njit(**_JIT)
 def _accumulate(indptr, indices, data, terms, weights, scores):
     for j in range(terms.shape[0]):
-        term = terms[j]
-        weight = weights[j]
-        for p in range(indptr[term], indptr[term + 1]):
-            scores[indices[p]] += weight * data[p]
+        start, end = indptr[terms[j]], indptr[terms[j] + 1]
+        weight, rows, values = weights[j], indices[start:end], data[start:end]
+        for p in range(rows.shape[0]):
+            # An unsigned subscript: numba then drops its test for a negative one (Python's
+            # wraparound). With the slices, 0.29 -> 0.21 ms for a new text's 210,000
+            # postings at 60k articles (same sums in the same order).
+            scores[np.uint32(rows[p])] += weight * values[p]
 
 
 @njit(**_JIT)
