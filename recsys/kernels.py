@@ -96,15 +96,17 @@ def _take_best(scores, pool):
 
 @njit(**_JIT)
 def _scatter(indptr, indices, data, row, dense, scale):
-    for p in range(indptr[row], indptr[row + 1]):
-        dense[indices[p]] = data[p] * scale
+    terms, values = indices[indptr[row]:indptr[row + 1]], data[indptr[row]:indptr[row + 1]]
+    for p in range(terms.shape[0]):
+        dense[np.uint32(terms[p])] = values[p] * scale  # unsigned: see _accumulate
 
 
 @njit(**_JIT)
 def _dot(indptr, indices, data, row, dense):
+    terms, values = indices[indptr[row]:indptr[row + 1]], data[indptr[row]:indptr[row + 1]]
     total = 0.0
-    for p in range(indptr[row], indptr[row + 1]):
-        total += data[p] * dense[indices[p]]
+    for p in range(terms.shape[0]):
+        total += values[p] * dense[np.uint32(terms[p])]
     return total
 
 
