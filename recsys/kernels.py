@@ -58,11 +58,36 @@ def _accumulate(indptr, indices, data, terms, weights, scores):
             scores[np.uint32(rows[p])] += weight * values[p]
 
 
+_SAMPLE_STEP = 16  # every 16th score guesses the cut (see _take_best)
+
+
 @njit(**_JIT)
 def _take_best(scores, pool):
     """The rows of the top bins of ``scores`` holding at least ``pool`` of them (see
     :func:`gather_candidates`); ``scores`` is left zeroed."""
     bits = scores.view(np.int32)
+    # A guess first, from every 16th score: the bins holding about four times ``pool``
+    # rows. When the rows in those bins are at least ``pool``, the cut is in one of them,
+    # and their own histogram finds the very cut the whole one would: every row of those
+    # bins is among them. At 60k articles this step fell from 59 to 35 us per new text:
+    # the whole histogram had taken 48 of the 59.
+    guess = _top_bins(_bin_counts(bits[::_SAMPLE_STEP]), -(-4 * pool // _SAMPLE_STEP))
+    if guess > 1:
+        rows = _at_or_above(bits, guess)
+        if rows.shape[0] >= pool:
+            kept = bits[rows]
+            found = rows[kept >= _lowest_bits(_top_bins(_bin_counts(kept), pool))]
+            scores[:] = 0.0
+            return found
+    found = _at_or_above(bits, _top_bins(_bin_counts(bits), pool))
+    scores[:] = 0.0
+    return found
+
+
+@njit(**_JIT)
+def _bin_counts(bits):
+    """How many of the float32 bit patterns ``bits`` fall in each bin of
+    :func:`recsys.scoring.score_bins`."""
     top = N_BINS - 1
     # Four histograms, filled in turn: neighbours mostly fall in one bin (the zeros'), and
     # increments of one counter wait on each other; four cut the histogram's time by half
@@ -76,22 +101,41 @@ def _take_best(scores, pool):
         counts[3, min(max((bits[i + 3] >> BIN_SHIFT) - LOWEST_BIN, 0), top)] += 1
     for i in range(n - n % 4, n):
         counts[0, min(max((bits[i] >> BIN_SHIFT) - LOWEST_BIN, 0), top)] += 1
-    cut_bin, total = top, 0
-    in_bin = counts[0, top] + counts[1, top] + counts[2, top] + counts[3, top]
-    while cut_bin > 1 and total + in_bin < pool:  # bin 0 holds the zeros
-        total += in_bin
-        cut_bin -= 1
-        in_bin = counts[0, cut_bin] + counts[1, cut_bin] + counts[2, cut_bin] + counts[3, cut_bin]
-    found = np.empty(total + in_bin, dtype=np.int64)
-    # Bins are ordered like the bits: in the cut's bin or above is one comparison.
-    lowest = np.int32((cut_bin + LOWEST_BIN) << BIN_SHIFT)
+    return counts[0] + counts[1] + counts[2] + counts[3]
+
+
+@njit(**_JIT)
+def _top_bins(counts, wanted):
+    """The lowest bin such that it and the bins above hold ``wanted`` (bin 1 at most:
+    bin 0 holds the zeros)."""
+    cut, total = N_BINS - 1, 0
+    while cut > 1 and total + counts[cut] < wanted:
+        total += counts[cut]
+        cut -= 1
+    return cut
+
+
+@njit(**_JIT)
+def _lowest_bits(cut):
+    """The lowest float32 bit pattern in bin ``cut``: bins are ordered like the bits, so
+    being in the cut's bin or above is one comparison."""
+    return np.int32((cut + LOWEST_BIN) << BIN_SHIFT)
+
+
+@njit(**_JIT)
+def _at_or_above(bits, cut):
+    """The positions of ``bits`` in bin ``cut`` or above, ascending."""
+    lowest = _lowest_bits(cut)
     n_found = 0
-    for i in range(n):
+    for i in range(bits.shape[0]):
+        n_found += bits[i] >= lowest
+    found = np.empty(n_found, dtype=np.int64)
+    n_found = 0
+    for i in range(bits.shape[0]):
         if bits[i] >= lowest:
             found[n_found] = i
             n_found += 1
-    scores[:] = 0.0
-    return found[:n_found]
+    return found
 
 
 @njit(**_JIT)

@@ -54,6 +54,33 @@ def test_candidates_are_identical(arrays, pool: int) -> None:
             assert scores[left_out].max() <= scores[compiled].min() * 1.02
 
 
+@pytest.mark.parametrize("values", ["spread", "few levels", "one level"])
+def test_candidates_on_a_large_archive_are_identical(values: str) -> None:
+    # The kernel guesses the cut from a sample of the scores once the archive is large;
+    # ties (scores on a few levels, or all equal) put many rows in the guessed bins.
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(1)
+    n_articles, n_terms = 30_000, 400
+    X = sp.random(n_articles, n_terms, density=0.03, format="csc", random_state=rng,
+                  dtype=np.float32)
+    if values == "few levels":
+        X.data = rng.choice(np.array([0.05, 0.1, 0.3], dtype=np.float32), size=X.nnz)
+    elif values == "one level":
+        X.data[:] = 0.1
+    postings = (X.indptr, X.indices, X.data)
+    scratch = np.zeros(n_articles, dtype=np.float32)
+    for pool in (1, 10, 50, 400, 5_000):
+        terms = np.sort(rng.choice(n_terms, size=40, replace=False)).astype(np.int32)
+        weights = rng.random(40).astype(np.float32)
+        row = int(rng.integers(n_articles))
+        compiled = kernels.gather_candidates(*postings, terms, weights, row, pool, scratch)
+        assert not scratch.any(), "scratch must be left zeroed"
+        reference = scoring.gather_candidates(*postings, terms, weights, row, pool, scratch)
+        np.testing.assert_array_equal(compiled, reference)
+        assert len(compiled) >= pool
+
+
 def test_exact_scores_and_copy_detection_are_identical(arrays) -> None:
     rows, _, (n, n_terms) = arrays
     dense = np.zeros(n_terms)
