@@ -48,14 +48,16 @@ def gather_candidates(indptr, indices, data, terms, weights, exclude, pool, scor
 
 @njit(**_JIT)
 def _accumulate(indptr, indices, data, terms, weights, scores):
+    # Unsigned subscripts (the article numbers seen as uint32): numba then drops its test
+    # for a negative one (Python's wraparound). With each posting list taken as a slice,
+    # a new text's 210,000 postings at 60k articles took 0.23-0.26 ms against 0.31-0.46
+    # (in turns, in one process), for the same sums in the same order.
+    articles = indices.view(np.uint32)
     for j in range(terms.shape[0]):
         start, end = indptr[terms[j]], indptr[terms[j] + 1]
-        weight, rows, values = weights[j], indices[start:end], data[start:end]
+        weight, rows, values = weights[j], articles[start:end], data[start:end]
         for p in range(rows.shape[0]):
-            # An unsigned subscript: numba then drops its test for a negative one (Python's
-            # wraparound). With the slices, 0.29 -> 0.21 ms for a new text's 210,000
-            # postings at 60k articles (same sums in the same order).
-            scores[np.uint32(rows[p])] += weight * values[p]
+            scores[rows[p]] += weight * values[p]
 
 
 _SAMPLE_STEP = 16  # every 16th score guesses the cut (see _take_best)
