@@ -13,6 +13,10 @@ one thread. Kernels release the GIL, so batch queries run on several threads; a 
 query (no editors' rules, date filter or MMR) is one call from gathering to the finished
 list (:func:`related_query`), and a batch one call per share of rows
 (:func:`related_rows`), so that threads do not queue for the GIL between kernels.
+
+Loops over postings subscript with unsigned integers: given a signed one, numba tests
+it for Python's negative wraparound on every access, which took a third of the
+gathering's time.
 """
 
 from __future__ import annotations
@@ -37,8 +41,8 @@ def gather_candidates(indptr, indices, data, terms, weights, exclude, pool, scor
     scratch, one slot per article (float32 halves the memory traffic of the scatter).
     The row ``exclude`` (or -1) is never returned. The cut is found on a histogram of the
     scores' float32 bit patterns (:func:`recsys.scoring.score_bins`) rather than by a
-    partial sort (3x faster, and branch-free over the whole archive): every article in
-    the cut's bin is kept, so a few more than ``pool`` may come back.
+    partial sort (3x faster), first guessed from a sample (:func:`_take_best`): every
+    article in the cut's bin is kept, so a few more than ``pool`` may come back.
     """
     _accumulate(indptr, indices, data, terms, weights, scores)
     if exclude >= 0:
