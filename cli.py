@@ -214,7 +214,7 @@ def classify(
     on_error: Annotated[OnError, typer.Option(help="Bad records: fail, or skip and count.")] = OnError.fail,
 ) -> None:
     """Topic of each article, with every topic's probability."""
-    news = _load(model)
+    news = _load(model, lazy=True)  # neither the archive table nor the query kernels needed
     articles = _query_articles(input, text_file, on_error)
     predictions = news.classify(articles)
     if format is TableOrJsonl.jsonl:

@@ -170,7 +170,7 @@ def test_words_met_in_fitting_are_not_analysed_again(corpus: list[Article], monk
     monkeypatch.setattr(features, "_SHARE_DOCS", 37)  # words met by several processes
     vectorizer = ArticleVectorizer()
     X = vectorizer.fit_transform(corpus)
-    vectorizer = pickle.loads(pickle.dumps(vectorizer))
+    vectorizer = pickle.loads(pickle.dumps(vectorizer)).warm()  # as load_bundle does
     analysed: list[str] = []
     analyse = WordAnalysis.terms_of  # where ArabicAnalyzer's analysis happens
     monkeypatch.setattr(WordAnalysis, "terms_of", lambda self, words, **options: (
@@ -182,6 +182,28 @@ def test_words_met_in_fitting_are_not_analysed_again(corpus: list[Article], monk
     new = Article("new", "قصف على بلدة زقزوقة", "قصفت المدفعية بلدة زقزوقة وبلدة زقزوقة الجديدة")
     vectorizer.transform([new, new])
     assert analysed == ["زقزوقة"]
+
+
+def test_a_process_first_question_analyses_its_own_words(corpus: list[Article], monkeypatch) -> None:
+    """Without warm(), a loaded vectorizer's first transform (a command-line one-off)
+    analyses the words it meets instead of building the archive's word table; the rows
+    are the same, and the next transform uses the table."""
+    vectorizer = ArticleVectorizer()
+    X = vectorizer.fit_transform(corpus)
+    vectorizer = pickle.loads(pickle.dumps(vectorizer))
+    analysed: list[str] = []
+    analyse = WordAnalysis.terms_of
+    monkeypatch.setattr(WordAnalysis, "terms_of", lambda self, words, **options: (
+        analysed.extend(words), analyse(self, words, **options))[1])
+    for question in range(2):
+        analysed.clear()
+        again = vectorizer.transform(corpus)
+        assert np.array_equal(again.indices, X.indices) and np.array_equal(again.data, X.data)
+        glued = [word for word in analysed if len(word_terms(word)) > 1]
+        if question == 0:
+            assert len(analysed) > 10 * max(1, len(glued))  # the archive's words, analysed
+        else:
+            assert analysed == glued  # only what the table leaves out
 
 
 MENU = "الرئيسية أخبار سياسة اقتصاد رياضة ثقافة اتصل بنا من نحن"
