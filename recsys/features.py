@@ -395,8 +395,8 @@ class TermCounter(TransformerMixin, BaseEstimator):
 
     def _known_columns(self, warming: bool = False) -> tuple[dict[str, int], list[tuple[int, ...]]]:
         _check_fitted(self, "vocabulary_")
-        if getattr(self, "_cache", None) is None and not warming and not self.__dict__.get(
-                "_asked_once"):
+        if getattr(self, "_cache", None) is None and not warming and not getattr(
+                self, "_asked_once", False):
             # A process's first question (a command-line one-off, training's own corpus)
             # analyses its own words, a few thousand at most: the table of the archive's
             # 455,000 would cost more. Same columns either way: the table only caches them.
