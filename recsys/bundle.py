@@ -19,7 +19,7 @@ written; it does not make a bundle from a stranger safe, because whoever writes 
 also writes its manifest. Load only bundles that your own ``recsys train`` wrote, from a
 directory only you can write to.
 
-**Lazy loading.** ``load_bundle(path, lazy=True)`` (what ``recsys recommend`` uses) reads
+**Lazy loading.** ``load_bundle(path, lazy=True)`` (what ``recsys recommend`` and ``classify`` use) reads
 only the manifest and the index arrays; the classifier is unpickled, and the archive table
 read, when first used. A one-off related list by id then never imports scikit-learn.
 
