@@ -175,13 +175,6 @@ class NewsModel:
         vectorizer = vectorizer if vectorizer is not None else ArticleVectorizer()
         features = topic_features if topic_features is not None else TopicFeatures()
         X, X_lead = vectorizer.fit_transform_lead(archive, features.body_chars)
-        # The index needs only the rows (topics are set once predicted): it is built on a
-        # thread while the LSA is fitted, whose BLAS and SciPy calls release the GIL. At
-        # 60k articles the two took 1.8-2.4 s together against 2.4-2.6 s one after the other.
-        indexing = ThreadPoolExecutor(1)
-        index_fit = indexing.submit(RelatedIndex(settings).fit, X, [a.id for a in archive],
-                                    dates=[a.date for a in archive])
-        indexing.shutdown(wait=False)
 
         say("learning topic features (title, lead, LSA)")
         features.fit_prefit(vectorizer, X)
@@ -201,8 +194,8 @@ class NewsModel:
         say("building the related-articles index")
         predicted = classifier.predict(features.from_lead_rows(X_lead if X_lead is not None else X))
         topics = [a.topic or str(p) for a, p in zip(archive, predicted)]
-        index = index_fit.result()
-        index.set_topics(topics)
+        index = RelatedIndex(settings).fit(X, [a.id for a in archive],
+                                           dates=[a.date for a in archive], topics=topics)
         counts = Counter(a.topic for a in own.values())
         info = {
             "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
