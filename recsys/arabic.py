@@ -326,12 +326,17 @@ class WordAnalysis:
     min_length: int = 2
     strip_markup: bool = True
 
+    def _word_settings(self) -> dict[str, object]:
+        """The settings :func:`words_terms` takes (all but ``strip_markup``)."""
+        return {"stem": self.stem, "stop_words": self.stop_words, "split_glued": self.split_glued,
+                "alef": self.alef, "alef_maqsura": self.alef_maqsura,
+                "taa_marbuta": self.taa_marbuta, "hamza_seats": self.hamza_seats,
+                "min_length": self.min_length}
+
     def _known(self) -> dict[str, tuple[str, ...]]:
         # One cache per process and settings, so that it outlives this (unpickled) copy:
         # the counting processes receive a fresh analysis with every share.
-        key = (self.stem, self.stop_words, self.split_glued, self.alef, self.alef_maqsura,
-               self.taa_marbuta, self.hamza_seats, self.min_length)
-        known = _KNOWN_WORDS.setdefault(key, {})
+        known = _KNOWN_WORDS.setdefault(tuple(self._word_settings().values()), {})
         if len(known) > MAX_KNOWN_WORDS:
             known.clear()
         return known
@@ -345,11 +350,7 @@ class WordAnalysis:
         found = list(map(known.get, words))
         if None in found:
             missing = [i for i, terms in enumerate(found) if terms is None]
-            analysed = words_terms(
-                [words[i] for i in missing], stem=self.stem, stop_words=self.stop_words,
-                split_glued=self.split_glued, alef=self.alef, alef_maqsura=self.alef_maqsura,
-                taa_marbuta=self.taa_marbuta, hamza_seats=self.hamza_seats,
-                min_length=self.min_length)
+            analysed = words_terms([words[i] for i in missing], **self._word_settings())
             for i, terms in zip(missing, analysed):
                 found[i] = known[words[i]] = terms
         return found
