@@ -35,6 +35,18 @@ def test_manifest_describes_the_model(bundle: Path, corpus: list) -> None:
     assert all(len(entry["sha256"]) == 64 for entry in manifest["files"].values())
 
 
+def test_training_data_hash_is_of_the_fields_in_id_order() -> None:
+    import datetime as dt
+    import hashlib
+
+    articles = [recsys.Article("b2", "قصف", "غارات على حلب", date=dt.date(2024, 5, 1), topic="combat"),
+                recsys.Article("a1", "", "توزيع مساعدات")]
+    expected = hashlib.sha256("a1\x1f\x1fتوزيع مساعدات\x1fNone\x1f\x1f"
+                              "b2\x1fقصف\x1fغارات على حلب\x1f2024-05-01\x1fcombat\x1f".encode()).hexdigest()
+    assert recsys.model.training_data_hash(articles) == expected
+    assert recsys.model.training_data_hash(articles[::-1]) == expected
+
+
 def _copy(bundle: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "copy"
     shutil.copytree(bundle.resolve(), copy)
