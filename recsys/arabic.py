@@ -93,8 +93,9 @@ def strip_html(text: str) -> str:
 # Diacritics (harakat, dagger alef, Quranic marks), tatweel, zero-width and bidi
 # controls, soft hyphen: removed. A regular expression does this far faster than
 # str.translate, which looks every character up in a dict.
-_DELETE = re.compile("[\u064b-\u065f\u0670\u06d6-\u06ed\u0640\u200b-\u200f"
-                     "\u202a-\u202e\u2060-\u2069\ufeff\u061c\u00ad]+")
+_DELETED = ("[\u064b-\u065f\u0670\u06d6-\u06ed\u0640\u200b-\u200f"
+            "\u202a-\u202e\u2060-\u2069\ufeff\u061c\u00ad]")
+_DELETE = re.compile(_DELETED + "+")
 _DIGITS = {0x0660 + i: str(i) for i in range(10)} | {0x06F0 + i: str(i) for i in range(10)}
 _RARE_TABLE = str.maketrans({**_DIGITS, 0x06A9: "ك", 0x06CC: "ي"})  # digits, Persian kaf/yeh
 _RARE = re.compile("[\u0660-\u0669\u06f0-\u06f9\u06a9\u06cc]")
@@ -279,28 +280,148 @@ def words_terms(words: Iterable[str], *, stem: str | None = "light10", stop_word
                 min_length: int = 2) -> list[tuple[str, ...]]:
     """:func:`word_terms` of each of ``words``. Fitting analyses every distinct word of
     the archive (455,000 at 60k articles) through here: settings looked up once per
-    call rather than per word take a quarter off."""
+    call rather than per word take a quarter off. From ``_ARRAY_MIN_WORDS`` words on,
+    those that are one token once marks are deleted (98% of them) are folded, checked
+    and stemmed as arrays (:func:`_plain_terms`), to the same terms: 1.3 → 0.6 s for
+    those 455,000 words; 1.15 → 0.5 s in each of the two counting processes."""
     if stem not in (None, "light10"):
         raise ValueError(f"stem must be 'light10' or None, got {stem!r}")
-    table = _letter_table(alef, alef_maqsura, taa_marbuta, hamza_seats)
-    stops = STOP_WORDS if stop_words else frozenset()
-    stemming = stem == "light10"
-    plain = _PLAIN_WORD.fullmatch
-    found = []
-    for word in words:
-        terms = []
-        # Most words are plain Arabic letters with taa marbuta or alef maqsura only at
-        # the end: cleaning and tokenizing would give them back unchanged, so skip both.
-        for part in (word,) if plain(word) else tokenize(word, split_glued=split_glued):
-            term = part.translate(table)
-            if term in stops:
-                continue
-            if stemming and not term.isdigit():
-                term = light_stem(term)
-            if len(term) >= min_length:
-                terms.append(term)
-        found.append(tuple(terms))
+    words = words if isinstance(words, list) else list(words)
+    letters = (alef, alef_maqsura, taa_marbuta, hamza_seats)
+    analysis = _Analysis(_letter_table(*letters), _folding(*letters),
+                         STOP_WORDS if stop_words else frozenset(), stem == "light10",
+                         split_glued, min_length)
+    if len(words) < _ARRAY_MIN_WORDS:
+        return analysis.terms(words)
+    found: list[tuple[str, ...]] = [()] * len(words)
+    plain, terms = _plain_terms(words, analysis)
+    for i, term in zip(plain.tolist(), terms):
+        found[i] = term
+    others = np.ones(len(words), dtype=bool)
+    others[plain] = False
+    rest = np.flatnonzero(others).tolist()
+    for i, term in zip(rest, analysis.terms([words[i] for i in rest])):
+        found[i] = term
     return found
+
+
+@dataclass(frozen=True)
+class _Analysis:
+    """:func:`words_terms`' settings, looked up once."""
+
+    table: dict  # letter folding, for str.translate
+    folding: np.ndarray  # the same as an array over code points (_folding)
+    stops: frozenset[str]
+    stemming: bool
+    split_glued: bool
+    min_length: int
+
+    def terms(self, words: list[str]) -> list[tuple[str, ...]]:
+        """Each word's terms, one word at a time."""
+        table, stops, stemming, min_length = self.table, self.stops, self.stemming, self.min_length
+        plain = _PLAIN_WORD.fullmatch
+        found = []
+        for word in words:
+            terms = []
+            # Most words are plain Arabic letters with taa marbuta or alef maqsura only at
+            # the end: cleaning and tokenizing would give them back unchanged, so skip both.
+            for part in (word,) if plain(word) else tokenize(word, split_glued=self.split_glued):
+                term = part.translate(table)
+                if term in stops:
+                    continue
+                if stemming and not term.isdigit():
+                    term = light_stem(term)
+                if len(term) >= min_length:
+                    terms.append(term)
+            found.append(tuple(terms))
+        return found
+
+
+_ARRAY_MIN_WORDS = 256  # fewer: one at a time is quicker than the arrays (0.23 ms of fixed costs)
+_TOP = 0xFFFF  # code points are clipped here: none above is a letter the arrays handle
+
+
+def _table(char_class: str) -> np.ndarray:
+    """Which code points up to ``_TOP`` the regular expression ``char_class`` matches."""
+    found = re.findall(char_class, "".join(map(chr, range(_TOP + 1))))
+    table = np.zeros(_TOP + 1, dtype=bool)
+    table[[ord(c) for c in found]] = True
+    return table
+
+
+@functools.lru_cache(maxsize=1)
+def _array_tables() -> tuple[np.ndarray, ...]:
+    """The character classes of :func:`_plain_terms`: what cleaning deletes, the
+    letters of ``_PLAIN_WORD`` before its last and at its last, ASCII letters and
+    digits (words of one of those two are one token, as tokenizing would find)."""
+    return (_table(_DELETED), _table("[\u0621-\u0628\u062a-\u063a\u0641-\u0648\u064a]"),
+            _table("[\u0621-\u063a\u0641-\u064a]"), _table("[A-Za-z]"), _table("[0-9]"))
+
+
+@functools.lru_cache(maxsize=16)
+def _folding(*letters: bool) -> np.ndarray:
+    """:func:`_letter_table` of ``letters``, and the lower-casing of cleaning, as an
+    array over code points up to ``_TOP``."""
+    fold = np.arange(_TOP + 1, dtype=np.uint32)
+    fold[ord("A"):ord("Z") + 1] += ord("a") - ord("A")
+    for source, target in _letter_table(*letters).items():
+        fold[source] = ord(target)
+    return fold
+
+
+def _plain_terms(words: list[str], analysis: _Analysis) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+    """Which of ``words`` are, once diacritics, tatweel and invisible marks are deleted,
+    plain (``_PLAIN_WORD``), ASCII letters only or digits only, and their terms:
+    :meth:`_Analysis.terms` on one array of all their code points, to the same strings."""
+    deleted, inner, final, latin, digit = _array_tables()
+    codes = np.minimum(np.frombuffer("".join(words).encode("utf-32-le", "surrogatepass"),
+                                     dtype=np.uint32), _TOP)
+    word_of = np.repeat(np.arange(len(words)), np.fromiter(map(len, words), dtype=np.int64,
+                                                           count=len(words)))
+    kept = ~deleted[codes]  # cleaning deletes marks
+    codes, word_of = codes[kept], word_of[kept]
+    lengths = np.bincount(word_of, minlength=len(words))
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    is_last = np.zeros(len(codes), dtype=bool)
+    is_last[ends[lengths > 0] - 1] = True
+    # A word is one token if none of its characters is out of its class.
+    arabic_misfit = np.where(is_last, ~final[codes], ~inner[codes])
+    one_token = np.zeros(len(words), dtype=bool)
+    for misfit in (arabic_misfit, ~latin[codes], ~digit[codes]):
+        one_token |= np.bincount(word_of[misfit], minlength=len(words)) == 0
+    one_token &= lengths > 0
+    codes = analysis.folding[codes]
+    folded = codes.tobytes().decode("utf-32-le", "surrogatepass")
+    chosen = np.flatnonzero(one_token)
+    starts, ends = starts[chosen], ends[chosen]
+    stem_start, stem_end = starts.copy(), ends.copy()
+    if analysis.stemming:  # digits' and Latin words' stems are themselves: no affix matches
+        _strip_affixes(codes, stem_start, stem_end)
+    stops, min_length = analysis.stops, analysis.min_length
+    terms = [(folded[c:d],) if d - c >= min_length and folded[a:b] not in stops else ()
+             for a, b, c, d in zip(starts.tolist(), ends.tolist(), stem_start.tolist(),
+                                   stem_end.tolist())]
+    return chosen, terms
+
+
+def _strip_affixes(codes: np.ndarray, start: np.ndarray, end: np.ndarray) -> None:
+    """:func:`light_stem` of the words ``codes[start:end]``, moving each ``start`` past
+    its prefix and each ``end`` before its suffixes."""
+    last = len(codes) - 1
+    first = start.copy()
+    decided = np.zeros(len(start), dtype=bool)
+    for prefix, rest in _PREFIX_RESTS:
+        has = ~decided & (end - first >= len(prefix))
+        for j, letter in enumerate(prefix):
+            has &= codes[np.minimum(first + j, last)] == ord(letter)
+        start[has & (end - first - len(prefix) >= rest)] += len(prefix)
+        decided |= has  # the first prefix that matches decides, kept or not
+    for suffix in _SUFFIXES:
+        has = end - start - len(suffix) >= 2
+        for j, letter in enumerate(suffix):
+            has &= codes[np.minimum(end - len(suffix) + j, last)] == ord(letter)
+        end[has] -= len(suffix)
 
 
 _KNOWN_WORDS: dict[tuple, dict[str, tuple[str, ...]]] = {}  # analysis settings -> word -> terms

@@ -7,7 +7,9 @@ import pickle
 import pytest
 
 from recsys import STOP_WORDS, ArabicAnalyzer, clean, light_stem, normalize, normalize_letters, strip_html, tokenize
-from recsys.arabic import display_key
+from recsys.arabic import display_key, raw_words, word_terms, words_terms
+
+from .conftest import shared_file
 
 
 @pytest.mark.parametrize("raw, expected", [
@@ -107,3 +109,42 @@ def test_analyzer_pickles_without_its_cache() -> None:
 def test_display_key_prefers_short_proper_forms() -> None:
     forms = ["والمدينة", "المدينة", "مدينه", "مدينة"]
     assert sorted(forms, key=display_key)[0] == "مدينة"
+
+
+# Words for the array path of words_terms, written to cover its cases: plain words with
+# each prefix and suffix, marks to delete, Latin and digits, and words it leaves to the
+# one-at-a-time path (glued, mixed, Arabic-Indic digits, presentation forms).
+_STEMS = ["قصف", "معتقل", "مدرس", "نازح", "سجن", "مستشفي", "مخيم", "حي", "ورد", "اسير"]
+_PREFIXES = ["", "ال", "وال", "بال", "كال", "فال", "لل", "و", "ب"]
+_SUFFIXES = ["", "ها", "ان", "ات", "ون", "ين", "يه", "ية", "ه", "ة", "ي", "يها", "اتها"]
+_ODD_WORDS = ["مُعْتَقَلٌ", "الحـــرب", "عاماً", "بـ", "ـ", "UN", "Syria", "hrw", "2019", "٢٠١٩",
+              "F16", "MBC4", "دبابةوتقنص", "ﻏﺰﺓ", "کرکوک", "في", "الذي", "إسرائيل", "آلاف",
+              "مستشفى", "\u200fحلب", "حلب\u200c", "a", "و", "اا", "والمستشفياتها", "مسؤول",
+              "الـمعتقلين", "ٱلقدس", "سوريا_الآن"]
+
+
+def _written_words() -> list[str]:
+    return [p + s + t for s in _STEMS for p in _PREFIXES for t in _SUFFIXES] + _ODD_WORDS
+
+
+@pytest.mark.parametrize("settings", [{}, {"stem": None}, {"stop_words": False},
+                                      {"alef": False, "hamza_seats": True}, {"min_length": 3},
+                                      {"split_glued": False, "taa_marbuta": False}])
+def test_words_in_bulk_get_the_terms_they_get_one_at_a_time(settings: dict) -> None:
+    words = _written_words()
+    assert len(words) > 1000  # enough for the array path
+    assert words_terms(words, **settings) == [word_terms(w, **settings) for w in words]
+
+
+def test_words_of_real_news_get_the_same_terms_in_bulk() -> None:
+    import gzip
+    import json
+
+    words: dict[str, None] = {}
+    for name in ("ant_news_2018.jsonl.gz", "saudinewsnet_2015.jsonl.gz", "syria_factcheck.jsonl.gz"):
+        with gzip.open(shared_file(name), "rt", encoding="utf-8") as lines:
+            for _, line in zip(range(2000), lines):
+                article = json.loads(line)
+                words.update(dict.fromkeys(raw_words(article["title"] + "\n" + article["body"])))
+    assert len(words) > 50_000
+    assert words_terms(list(words)) == [word_terms(w) for w in words]
