@@ -232,7 +232,8 @@ def finish_plain(indptr, indices, data, cands, terms, weights, dense, floor, cop
     """The finishing of a query in one call (no MMR): the candidates ``cands`` (rows,
     ascending) re-scored exactly, those under ``floor`` or copies of the query (cosine
     ``>= copy_at``) dropped, scores times ``decay[age]`` (age in days from the freshest
-    dated candidate; an empty ``decay`` turns recency off), best first (ties by row), and
+    dated candidate; undated ones times ``decay[-1]`` if any candidate is dated; an empty
+    ``decay`` turns recency off), best first (ties by row), and
     of the best ``max(3k, k + 20)`` the first ``k`` that are not near-copies (``>=
     threshold``) of one taken before. Returns (rows, scores): what
     :func:`recsys.scoring.finish_plain` returns, to the last bit. In Python between
@@ -257,6 +258,8 @@ def finish_plain(indptr, indices, data, cands, terms, weights, dense, floor, cop
         for i in range(n):
             if days[kept[i]] != NO_DATE:
                 scores[i] = scores[i] * decay[abs(np.int64(days[kept[i]]) - day) - nearest]
+            elif nearest >= 0:
+                scores[i] = scores[i] * decay[decay.shape[0] - 1]
     order = _best_first(scores)
     kept, scores = kept[order], scores[order]
     limit = min(n, max(3 * k, k + 20))

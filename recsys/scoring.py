@@ -77,19 +77,21 @@ def exact_scores(indptr, indices, data, rows, terms, weights, dense):
     return out
 
 
-def decay_table(half_life_days: float, span: int) -> np.ndarray:
-    """``0.5 ** (age / half_life_days)`` for whole ages 0 .. ``span - 1`` days: the
-    recency factor, computed once per setting so that every path multiplies by the very
-    same numbers (ages are whole days)."""
-    return 0.5 ** (np.arange(max(span, 1), dtype=np.float64) / half_life_days)
+def decay_table(half_life_days: float, span: int, undated_weight: float = 1.0) -> np.ndarray:
+    """The recency factors: ``0.5 ** (age / half_life_days)`` for whole ages 0 ..
+    ``span - 1`` days, then, last, ``undated_weight``, the factor of an undated candidate.
+    Computed once per setting so that every path multiplies by the very same numbers
+    (ages are whole days)."""
+    ages = np.arange(max(span, 1), dtype=np.float64)
+    return np.append(0.5 ** (ages / half_life_days), undated_weight)
 
 
 def ranked(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, days, day, decay):
     """The candidates ``cands`` (rows, ascending) as a ranked list: exact cosines, those
     under ``floor`` or at least ``copy_at`` (copies of the query) dropped, the rest
-    multiplied by ``decay[age]`` (age in days from the freshest dated candidate;
-    undated ones and an empty ``decay`` are not decayed), best first, ties by row.
-    Returns (rows, scores).
+    multiplied by ``decay[age]`` (age in days from the freshest dated candidate; undated
+    ones by ``decay[-1]`` if any candidate is dated; an empty ``decay`` turns recency
+    off), best first, ties by row. Returns (rows, scores).
 
     Ages count from the freshest candidate, not from the query's date: the order is the
     same, but a new text dated today over an older archive keeps readable scores instead
@@ -103,6 +105,7 @@ def ranked(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, 
         dated = days[cands] != NO_DATE
         if dated.any():
             scores[dated] = raw[dated] * decay[ages[dated] - ages[dated].min()]
+            scores[~dated] = raw[~dated] * decay[-1]
     order = np.argsort(-scores, kind="stable")  # ties keep the rows' ascending order
     return cands[order], scores[order]
 

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from typer.testing import CliRunner
 
 from cli import app
-from recsys import Article, NewsModel, load_bundle
+from recsys import Article, NewsModel, RelatedIndex, load_bundle
+from recsys.features import unit_rows
 
 runner = CliRunner()
 
@@ -148,7 +150,7 @@ def test_cli_options_and_overrides_file(bundle: Path, tmp_path: Path) -> None:
                          encoding="utf-8")
     result = runner.invoke(app, ["recommend", "--model", str(bundle), "--id", "cmb-001", "-k", "4",
                                  "--format", "json", "--explain", "--half-life", "30",
-                                 "--overrides", str(overrides)])
+                                 "--undated-weight", "0.5", "--overrides", str(overrides)])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert rows[0]["id"] == "soc-001" and all("terms" in r for r in rows)
@@ -158,6 +160,9 @@ def test_cli_options_and_overrides_file(bundle: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["recommend", "--model", str(bundle), "--id", "cmb-001",
                                  "--overrides", str(bad)])
     assert result.exit_code == 1 and "bad.json, field 'pin': unknown key" in result.stderr
+    result = runner.invoke(app, ["recommend", "--model", str(bundle), "--id", "cmb-001",
+                                 "--undated-weight", "0"])
+    assert result.exit_code == 1 and "undated_weight must be in (0, 1]" in result.stderr
 
 
 def test_recency_on_an_old_archive_keeps_readable_scores(model: NewsModel) -> None:
@@ -170,3 +175,23 @@ def test_recency_on_an_old_archive_keeps_readable_scores(model: NewsModel) -> No
     assert np.all(np.diff(far.scores) <= 1e-6)
     freshest = max(dates(model, far.ids))
     assert freshest >= max(dates(model, plain.ids))  # recency moved newer pieces up
+
+
+def test_undated_candidates_are_not_taken_as_fresh() -> None:
+    """A dated query: an undated candidate is weighed by ``undated_weight`` (its age is
+    unknown), so a dated one almost as close goes first; an undated query weighs none."""
+    X = unit_rows(sp.csr_matrix(np.array([[1.0, 0.0, 0.0], [0.7, 0.7, 0.0], [0.65, 0.0, 0.76]],
+                                         dtype=np.float32)))
+    index = RelatedIndex().fit(X, ["query", "undated", "dated"],
+                               dates=[dt.date(2024, 3, 1), None, dt.date(2024, 3, 1)])
+    assert index.similar("query").ids.tolist() == ["dated", "undated"]
+    cosines = X[1:] @ X[0].T
+    np.testing.assert_allclose(index.similar("query").scores,
+                               [cosines[1, 0], cosines[0, 0] * 0.85], rtol=1e-6)
+    assert index.similar("query", undated_weight=1.0).ids.tolist() == ["undated", "dated"]
+    assert index.similar("query", half_life_days=None).ids.tolist() == ["undated", "dated"]
+    undated_query = RelatedIndex().fit(X, ["query", "undated", "dated"],
+                                       dates=[None, None, dt.date(2024, 3, 1)])
+    assert undated_query.similar("query").ids.tolist() == ["undated", "dated"]
+    with pytest.raises(ValueError, match="undated_weight"):
+        index.similar("query", undated_weight=0)

@@ -105,16 +105,19 @@ def test_finishing_is_identical_and_ranks_by_decayed_exact_score(arrays, model: 
     rows, _, (n, n_terms) = arrays
     dense = np.zeros(n_terms)
     days = model.index.days_.copy()
-    days[::7] = scoring.NO_DATE  # undated articles are never decayed
+    days[::7] = scoring.NO_DATE  # undated articles: weighed by decay[-1]
     rng = np.random.default_rng(1)
     for row in range(0, n, 11):
         terms, weights = _query(rows, row)
         weights = weights.astype(np.float64)
         cands = np.sort(rng.choice(n, size=60, replace=False))
-        for half_life, floor, copy_at, k in ((None, 1e-9, np.inf, 10), (30.0, 1e-9, 0.8, 10),
-                                             (180.0, 0.05, 0.8, 4), (7.0, 1e-9, 0.5, 25)):
+        for half_life, undated, floor, copy_at, k in ((None, 1.0, 1e-9, np.inf, 10),
+                                                      (30.0, 1.0, 1e-9, 0.8, 10),
+                                                      (180.0, 0.85, 0.05, 0.8, 4),
+                                                      (7.0, 0.5, 1e-9, 0.5, 25)):
             span = int(days.max() - days[days != scoring.NO_DATE].min()) + 1
-            decay = np.empty(0) if half_life is None else scoring.decay_table(half_life, span)
+            decay = (np.empty(0) if half_life is None
+                     else scoring.decay_table(half_life, span, undated))
             args = (*rows, cands, terms, weights, dense, floor, copy_at, days, int(days[row]),
                     decay, k, copy_at)
             got_rows, got_scores = kernels.finish_plain(*args)
@@ -129,6 +132,10 @@ def test_finishing_is_identical_and_ranks_by_decayed_exact_score(arrays, model: 
             assert len(got_rows) <= k and np.all(np.diff(got_scores) <= 0)
             if half_life is None:
                 np.testing.assert_allclose(got_scores, cosines, rtol=1e-5)
+            elif days[row] != scoring.NO_DATE and (days[got_rows] != scoring.NO_DATE).any():
+                undated_rows = days[got_rows] == scoring.NO_DATE
+                np.testing.assert_allclose(got_scores[undated_rows],
+                                           cosines[undated_rows] * undated, rtol=1e-5)
 
 
 def test_batch_kernel_is_identical_and_equals_one_query_per_row(arrays, model: NewsModel) -> None:

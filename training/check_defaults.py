@@ -39,6 +39,7 @@ from recsys.evaluation import (graded_metrics, read_graded_judgments,  # noqa: E
 VARIANTS = [  # (label, ArticleVectorizer params, related-list settings)
     ("**defaults**", {}, {}),
     ("recency off", {}, {"half_life_days": None}),
+    ("undated_weight 1 (undated as fresh)", {}, {"undated_weight": 1.0}),
     ("duplicate_threshold 0.9", {}, {"duplicate_threshold": 0.9}),
     ("site word-run boilerplate off", {"site_run_words": None}, {}),
     ("lead blend off", {"lead_blend": 0}, {}),
