@@ -189,8 +189,9 @@ def raw_word_table() -> np.ndarray:
     return char_table(_RAW_WORD_CHARS)
 
 
-_PLAIN_WORD = re.compile("[\u0621-\u0628\u062a-\u063a\u0641-\u0648\u064a]*"
-                         "[\u0621-\u063a\u0641-\u064a]")
+_INNER_LETTERS = "[\u0621-\u0628\u062a-\u063a\u0641-\u0648\u064a]"  # no taa marbuta, alef maqsura
+_FINAL_LETTERS = "[\u0621-\u063a\u0641-\u064a]"
+_PLAIN_WORD = re.compile(_INNER_LETTERS + "*" + _FINAL_LETTERS)
 
 
 def tokenize(text: str, *, split_glued: bool = True) -> list[str]:
@@ -341,21 +342,13 @@ _ARRAY_MIN_WORDS = 256  # fewer: one at a time is quicker than the arrays (0.23 
 _TOP = 0xFFFF  # code points are clipped here: none above is a letter the arrays handle
 
 
-def _table(char_class: str) -> np.ndarray:
-    """Which code points up to ``_TOP`` the regular expression ``char_class`` matches."""
-    found = re.findall(char_class, "".join(map(chr, range(_TOP + 1))))
-    table = np.zeros(_TOP + 1, dtype=bool)
-    table[[ord(c) for c in found]] = True
-    return table
-
-
 @functools.lru_cache(maxsize=1)
 def _array_tables() -> tuple[np.ndarray, ...]:
     """The character classes of :func:`_plain_terms`: what cleaning deletes, the
     letters of ``_PLAIN_WORD`` before its last and at its last, ASCII letters and
     digits (words of one of those two are one token, as tokenizing would find)."""
-    return (_table(_DELETED), _table("[\u0621-\u0628\u062a-\u063a\u0641-\u0648\u064a]"),
-            _table("[\u0621-\u063a\u0641-\u064a]"), _table("[A-Za-z]"), _table("[0-9]"))
+    return tuple(char_table(char_class, _TOP + 1) for char_class in
+                 (_DELETED, _INNER_LETTERS, _FINAL_LETTERS, "[A-Za-z]", "[0-9]"))
 
 
 @functools.lru_cache(maxsize=16)
