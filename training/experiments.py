@@ -639,7 +639,7 @@ def report(run: dict, topics, groups, graded) -> str:
         "## A. Topics: 5-fold cross-validation on topics_dev (601 articles)",
         "",
         "StratifiedKFold(5, shuffle=True, random_state=0). Macro-F1 is per fold; per-topic F1 is of "
-        "the pooled out-of-fold predictions. recsys rows add the default corpus (332 articles) to "
+        f"the pooled out-of-fold predictions. recsys rows add the default corpus ({len(default_articles())} articles) to "
         "each training fold, as `NewsModel.train` does; baselines do not. \"archive\": the "
         "vocabulary, IDF and LSA are fitted on all 60,502 unlabelled articles (the product setting, "
         "`TopicFeatures().fit_prefit`); \"fold\": on the training fold (+ default corpus) only. "
