@@ -1,8 +1,10 @@
 #!/usr/bin/env python
 """Trials of related-list features that recsys does not offer: word bigrams beside the
-word terms, and the IDF raised to a power. Prints a markdown table (about 10 min).
+word terms, the IDF raised to a power, and bigrams with LSA re-ranking the lists.
+Prints a markdown table.
 
-    python training/related_trials.py
+    python training/related_trials.py            # bigrams and IDF powers
+    python training/related_trials.py --rerank   # bigrams and LSA re-ranking the lists (2 min)
 
 Same data, gold sets and metrics as ``check_defaults.py``: claim groups with the index
 built on the fact-check pages alone and on all 60,502 articles (nDCG@10 over the
@@ -16,23 +18,32 @@ folds), and graded nDCG@10 (condensed) with the 60,502-article index.
 - *IDF power*: each column of the default rows times ``idf ** (p - 1)``, rows
   normalised again: after the lead blend, so an approximation of weighting by
   ``idf ** p`` from the start, enough to see which way it goes.
+- *Re-ranking* (``--rerank``): each default list, 100 deep, re-ordered by
+  ``(1 - g) * (s + w**2 * b) / (1 + w**2) + g * l`` times the candidate's recency
+  factor (its default score over its word cosine ``s``), where ``b`` is the cosine of
+  the bigram rows (min_df 3) and ``l`` that of 100 LSA dimensions fitted as the topic
+  features fit theirs (20,000 of the index's rows, one power iteration). The readers'
+  lists are the first 10 of the re-ranked ones; "quantized" stores the candidates'
+  bigram weights in 8 bits and their LSA rows in 8-bit integers, as a compact index would.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import experiments as E  # noqa: E402  (training/experiments.py: data loading)
 from check_defaults import gold_sets, lists  # noqa: E402
 
-from recsys import ArabicAnalyzer, ArticleVectorizer  # noqa: E402
+from recsys import ArabicAnalyzer, ArticleVectorizer, RelatedIndex  # noqa: E402
 from recsys.evaluation import graded_metrics, related_metrics  # noqa: E402
 from recsys.features import unit_rows  # noqa: E402
 
@@ -40,6 +51,9 @@ ANALYZER = ArabicAnalyzer()
 BIGRAMS = [  # (min_df, weight, heaviest per article or None for all)
     (3, 0.8, None), (3, 1.0, None), (3, 1.2, None), (10, 0.8, None), (10, 1.2, None), (3, 0.8, 40), (3, 0.8, 20)]
 IDF_POWERS = [0.5, 1.5, 2.0]
+RERANK = [  # (bigram weight w, LSA weight g, quantized)
+    (0, 0.1, False), (0, 0.2, False), (0.8, 0, False), (1.0, 0, False), (0.9, 0.15, False),
+    (0.9, 0.15, True), (1.0, 0.15, False), (1.0, 0.2, False), (1.2, 0.1, False)]
 
 
 def bigrams(text: str) -> list[str]:
@@ -71,49 +85,116 @@ def idf_power(X: sp.csr_matrix, vectorizer: ArticleVectorizer, p: float) -> sp.c
     return unit_rows(sp.csr_matrix(X @ sp.diags(scale)))
 
 
-def main() -> int:
+def latent_rows(X: sp.csr_matrix) -> np.ndarray:
+    """Unit rows of 100 LSA dimensions, fitted as ``TopicFeatures`` fits its own."""
+    sample = np.sort(np.random.default_rng(0).permutation(X.shape[0])[:20000])
+    svd = TruncatedSVD(100, n_iter=1, random_state=0).fit(X[sample])
+    Z = np.asarray(X @ svd.components_.T.astype(np.float32), dtype=np.float32)
+    return Z / np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-9)
+
+
+def quantized(B: sp.csr_matrix, Z: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
+    """``B`` with each row's weights on 255 steps of its largest, ``Z`` on int8 steps."""
+    B = B.copy()
+    top = np.maximum.reduceat(B.data, B.indptr[:-1]) if B.nnz else B.data
+    scale = np.repeat(np.where(np.diff(B.indptr) > 0, top, 1) / 255, np.diff(B.indptr))
+    B.data = (np.round(B.data / scale) * scale).astype(np.float32)
+    step = np.maximum(np.abs(Z).max(axis=1, keepdims=True), 1e-9) / 127
+    return B, (np.round(Z / step) * step).astype(np.float32)
+
+
+def scored_lists(X: sp.csr_matrix, articles: list, queries: list[str]) -> dict:
+    """The default lists, 100 deep, as (rows, scores)."""
+    index = RelatedIndex().fit(X, [a.id for a in articles], dates=[a.date for a in articles])
+    return {q: (index.row_of_.get(q),
+                np.array([index.row(i) for i in r.ids], dtype=np.int64), r.scores.astype(np.float64))
+            for q, r in index.similar_batch(queries, E.DEPTH)}
+
+
+def reranked(found: dict, X: sp.csr_matrix, B: sp.csr_matrix, Bc: sp.csr_matrix, Z: np.ndarray,
+             Zc: np.ndarray, ids: list[str], w: float, g: float) -> dict[str, list[str]]:
+    """``found`` re-ordered as the module's docstring says (``Bc``, ``Zc``: the
+    candidates' rows, quantized or not)."""
+    out = {}
+    for q, (row, rows, scores) in found.items():
+        words = (X[rows] @ X[row].T).toarray().ravel()
+        recency = np.where(words > 0, scores / np.maximum(words, 1e-12), 1.0)
+        mixed = (words + w * w * (Bc[rows] @ B[row].T).toarray().ravel()) / (1 + w * w)
+        mixed = (1 - g) * mixed + g * (Zc[rows] @ Z[row])
+        out[q] = [ids[r] for r in rows[np.argsort(-mixed * recency, kind="stable")]]
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rerank", action="store_true", help="the re-ranking table instead")
+    args = parser.parse_args(argv)
     started = time.perf_counter()
     factcheck, archive, gold, claims, judged = gold_sets()
     fold_of = {a.id: a.extra.get("fold") for a in factcheck}
     folds = sorted({fold_of[q] for q in claims})
 
-    def scores(Xf: sp.csr_matrix, Xa: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, float]:
-        on_factcheck = lists(Xf, factcheck, claims)
-        on_archive = lists(Xa, archive, claims + sorted(judged))
-
+    def measured(on_factcheck: dict, on_archive: dict) -> tuple:
+        """Claims nDCG@10 per fold on both indexes, graded nDCG@10 (condensed, and on
+        10-item lists) and graded P@5."""
         def per_fold(found: dict) -> np.ndarray:
             return np.array([related_metrics({q: found[q] for q in claims if fold_of[q] == f},
                                              {q: gold[q] for q in claims if fold_of[q] == f})["ndcg@10"]
                              for f in folds])
-        return (per_fold(on_factcheck), per_fold(on_archive),
-                graded_metrics(on_archive, judged, ks=(10,))["ndcg@10"])
+        graded = graded_metrics(on_archive, judged, ks=(10,))
+        readers = graded_metrics({q: v[:10] for q, v in on_archive.items()}, judged, ks=(10,))
+        return (per_fold(on_factcheck), per_fold(on_archive), graded["ndcg@10"],
+                readers["ndcg@10"], graded["p@5"])
+
+    def scores(Xf: sp.csr_matrix, Xa: sp.csr_matrix) -> tuple:
+        return measured(lists(Xf, factcheck, claims), lists(Xa, archive, claims + sorted(judged)))
 
     E.say("fitting the defaults on the fact-check pages and on the archive")
     vf, va = ArticleVectorizer(), ArticleVectorizer()
     Xf, Xa = vf.fit_transform(factcheck), va.fit_transform(archive)
-    base = scores(Xf, Xa)
-    rows = [("**defaults**", base, Xa.nnz)]
-    for p in IDF_POWERS:
-        E.say(f"IDF power {p}")
-        rows.append((f"IDF power {p}", scores(idf_power(Xf, vf, p), idf_power(Xa, va, p)), Xa.nnz))
-    for min_df, weight, heaviest in BIGRAMS:
-        E.say(f"bigrams min_df {min_df}, weight {weight}, heaviest {heaviest}")
-        Bf = bigram_rows(vf, factcheck, min(min_df, 3), heaviest)  # 2,886 pages: df 10 is rare
-        Ba = bigram_rows(va, archive, min_df, heaviest)
-        label = (f"bigrams, min_df {min_df}, weight {weight}"
-                 + (f", top {heaviest} per article" if heaviest else ""))
-        rows.append((label, scores(beside(Xf, Bf, weight), beside(Xa, Ba, weight)), Xa.nnz + Ba.nnz))
-    lines = [f"Made by `python training/related_trials.py` ({time.perf_counter() - started:.0f} s; "
-             f"{E.git_state()}).", "",
+    rows = []
+    if args.rerank:
+        E.say("bigrams, LSA and the default lists")
+        sides = []
+        for X, v, articles, queries in ((Xf, vf, factcheck, claims),
+                                        (Xa, va, archive, claims + sorted(judged))):
+            B, Z = bigram_rows(v, articles, 3, None), latent_rows(X)
+            sides.append((X, B, Z, quantized(B, Z), scored_lists(X, articles, queries),
+                          [a.id for a in articles]))
+        base = measured(*(reranked(found, X, B, B, Z, Z, ids, 0, 0)
+                          for X, B, Z, _, found, ids in sides))
+        rows.append(("**defaults**", base, None))
+        for w, g, packed in RERANK:
+            E.say(f"re-ranking: bigrams {w}, LSA {g}{', quantized' if packed else ''}")
+            rows.append((f"bigrams {w}, LSA {g}" + (", quantized" if packed else ""), measured(
+                *(reranked(found, X, B, Q[0] if packed else B, Z, Q[1] if packed else Z, ids, w, g)
+                  for X, B, Z, Q, found, ids in sides)), None))
+    else:
+        base = scores(Xf, Xa)
+        rows.append(("**defaults**", base, Xa.nnz))
+        for p in IDF_POWERS:
+            E.say(f"IDF power {p}")
+            rows.append((f"IDF power {p}", scores(idf_power(Xf, vf, p), idf_power(Xa, va, p)), Xa.nnz))
+        for min_df, weight, heaviest in BIGRAMS:
+            E.say(f"bigrams min_df {min_df}, weight {weight}, heaviest {heaviest}")
+            Bf = bigram_rows(vf, factcheck, min(min_df, 3), heaviest)  # 2,886 pages: df 10 is rare
+            Ba = bigram_rows(va, archive, min_df, heaviest)
+            label = (f"bigrams, min_df {min_df}, weight {weight}"
+                     + (f", top {heaviest} per article" if heaviest else ""))
+            rows.append((label, scores(beside(Xf, Bf, weight), beside(Xa, Ba, weight)), Xa.nnz + Ba.nnz))
+    last = "nnz of the 60,502 rows" if not args.rerank else "graded P@5"
+    lines = [f"Made by `python training/related_trials.py{' --rerank' if args.rerank else ''}` "
+             f"({time.perf_counter() - started:.0f} s; {E.git_state()}).", "",
              "| variant | claims nDCG@10, fact-check index | Δ (paired folds) | claims, +57k | Δ | drop "
-             "| graded nDCG@10 | Δ | nnz of the 60,502 rows |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for label, (on_factcheck, on_archive, graded), nnz in rows:
+             f"| graded nDCG@10 | Δ | graded, 10-item lists | {last} |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for label, (on_factcheck, on_archive, graded, readers, p5), nnz in rows:
         d1, d2 = on_factcheck - base[0], on_archive - base[1]
+        last_cell = f"{p5:.3f}" if nnz is None else f"{nnz:,}"
         lines.append(f"| {label} | {on_factcheck.mean():.4f} | {d1.mean():+.4f} ± {d1.std():.4f} | "
                      f"{on_archive.mean():.4f} | {d2.mean():+.4f} ± {d2.std():.4f} | "
                      f"{on_factcheck.mean() - on_archive.mean():.4f} | {graded:.4f} | "
-                     f"{graded - base[2]:+.4f} | {nnz:,} |")
+                     f"{graded - base[2]:+.4f} | {readers:.4f} | {last_cell} |")
     print("\n".join(lines))
     return 0
 
