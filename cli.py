@@ -255,10 +255,12 @@ def _editor_overrides(path: Optional[Path]) -> dict[str, list[str]]:
 def _related_options(k: int, half_life: Optional[float], max_age: Optional[float],
                      before_only: bool, min_score: Optional[float], min_count: Optional[int],
                      mmr: Optional[float], duplicate_threshold: Optional[float],
-                     no_collapse: bool, undated_weight: Optional[float] = None) -> dict[str, Any]:
+                     no_collapse: bool, undated_weight: Optional[float] = None,
+                     theme_weight: Optional[float] = None) -> dict[str, Any]:
     given = {"k": k, "half_life_days": half_life, "max_age_days": max_age, "min_score": min_score,
              "min_count": min_count, "mmr_lambda": mmr, "duplicate_threshold": duplicate_threshold,
-             "before_only": before_only or None, "undated_weight": undated_weight}
+             "before_only": before_only or None, "undated_weight": undated_weight,
+             "theme_weight": theme_weight}
     options = {name: value for name, value in given.items() if value is not None}
     if half_life == 0:
         options["half_life_days"] = None  # recency off
@@ -271,6 +273,9 @@ HalfLifeOpt = Annotated[Optional[float], typer.Option(
     min=0, help="Recency half-life in days (default 180; 0 turns recency off).")]
 UndatedOpt = Annotated[Optional[float], typer.Option(
     min=0, max=1, help="Recency weight of undated articles, in (0, 1] (default 0.85).")]
+ThemeOpt = Annotated[Optional[float], typer.Option(
+    min=0, max=1, help="Weight of articles' themes in lists without a close match (default "
+    "0.15; 0 turns it off).")]
 MaxAgeOpt = Annotated[Optional[float], typer.Option(help="Drop articles older than this many days.")]
 BeforeOpt = Annotated[bool, typer.Option(help="Only articles published up to the query's date.")]
 MinScoreOpt = Annotated[Optional[float], typer.Option(help="Hide suggestions under this cosine.")]
@@ -291,8 +296,8 @@ def recommend(
     k: KOpt = 10,
     format: Annotated[TableOrJson, typer.Option(help="Output format.")] = TableOrJson.table,
     explain: Annotated[bool, typer.Option(help="Show the shared terms behind each suggestion.")] = False,
-    half_life: HalfLifeOpt = None, undated_weight: UndatedOpt = None, max_age: MaxAgeOpt = None,
-    before_only: BeforeOpt = False,
+    half_life: HalfLifeOpt = None, undated_weight: UndatedOpt = None,
+    theme_weight: ThemeOpt = None, max_age: MaxAgeOpt = None, before_only: BeforeOpt = False,
     min_score: MinScoreOpt = None, min_count: MinCountOpt = None, mmr: MmrOpt = None,
     duplicate_threshold: DupOpt = None, no_collapse: NoCollapseOpt = False,
     overrides: OverridesOpt = None,
@@ -311,7 +316,7 @@ def recommend(
              "exclude_topics": [*editor.get("exclude_topics", []), *(exclude_topic or [])],
              "require_topics": [*editor.get("require_topics", []), *(require_topic or [])]}
     options = _related_options(k, half_life, max_age, before_only, min_score, min_count, mmr,
-                               duplicate_threshold, no_collapse, undated_weight)
+                               duplicate_threshold, no_collapse, undated_weight, theme_weight)
     if id is not None:
         query: Any = id
         related = news.related(id, **rules, **options)
@@ -365,8 +370,8 @@ def export(
     model: Annotated[Path, typer.Option(help="Bundle directory.")],
     out: Annotated[Path, typer.Option(help="JSON Lines file to write.")],
     k: KOpt = 10,
-    half_life: HalfLifeOpt = None, undated_weight: UndatedOpt = None, max_age: MaxAgeOpt = None,
-    before_only: BeforeOpt = False,
+    half_life: HalfLifeOpt = None, undated_weight: UndatedOpt = None,
+    theme_weight: ThemeOpt = None, max_age: MaxAgeOpt = None, before_only: BeforeOpt = False,
     min_score: MinScoreOpt = None, min_count: MinCountOpt = None, mmr: MmrOpt = None,
     duplicate_threshold: DupOpt = None, no_collapse: NoCollapseOpt = False,
     backend: Annotated[Backend, typer.Option(help="Run chunks locally or on Dask.")] = Backend.local,
@@ -378,7 +383,7 @@ def export(
     """Related lists for every archived article, one JSON line each."""
     news = _load(model)
     options = _related_options(k, half_life, max_age, before_only, min_score, min_count, mmr,
-                               duplicate_threshold, no_collapse, undated_weight)
+                               duplicate_threshold, no_collapse, undated_weight, theme_weight)
     use_dask = backend is Backend.dask or scheduler is not None
     say = _stage_printer()
     total = len(news)

@@ -55,7 +55,7 @@ from .related import RelatedIndex, RelatedSettings
 __all__ = ["save_bundle", "load_bundle", "read_manifest", "LiveModel", "FORMAT_VERSION"]
 
 FORMAT = "recsys-bundle"
-FORMAT_VERSION = 4  # 4: the vectorizer keeps the archive's words (TermCounter.seen_words_)
+FORMAT_VERSION = 5  # 5: the index keeps each article's theme; 4: the vectorizer keeps the archive's words
 MANIFEST = "manifest.json"
 _MODEL_FILE = "model.joblib"
 _MODEL_PARTS = ("vectorizer", "topic_features", "classifier")

@@ -176,6 +176,25 @@ def exact_scores(indptr, indices, data, rows, terms, weights, dense):
 
 
 @njit(**_JIT)
+def _theme_similarity(theme_rows, scales, row, query_theme):
+    """See :func:`recsys.scoring.theme_similarities` (one row)."""
+    total = 0.0
+    for j in range(query_theme.shape[0]):
+        total += np.float64(theme_rows[row, j]) * query_theme[j]
+    total = total * np.float64(scales[row])
+    return total if total > 0.0 else 0.0
+
+
+@njit(**_JIT)
+def _row_theme(theme_rows, scales, row):
+    """See :func:`recsys.scoring.row_theme`."""
+    out = np.empty(theme_rows.shape[1], dtype=np.float64)
+    for j in range(out.shape[0]):
+        out[j] = np.float64(theme_rows[row, j]) * np.float64(scales[row])
+    return out
+
+
+@njit(**_JIT)
 def first_distinct(indptr, indices, data, rows, k, threshold, dense):
     """Positions of the first ``k`` of ``rows`` (best first) that are not near-copies
     (cosine >= ``threshold``) of one taken before them."""
@@ -228,12 +247,13 @@ def _best_first(scores):
 
 @njit(**_JIT)
 def finish_plain(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, days,
-                 day, decay, k, threshold):
+                 day, decay, k, threshold, themes, query_theme):
     """The finishing of a query in one call (no MMR): the candidates ``cands`` (rows,
     ascending) re-scored exactly, those under ``floor`` or copies of the query (cosine
     ``>= copy_at``) dropped, scores times ``decay[age]`` (age in days from the freshest
     dated candidate; undated ones times ``decay[-1]`` if any candidate is dated; an empty
-    ``decay`` turns recency off), best first (ties by row), and
+    ``decay`` turns recency off; a query with no close match mixed with its theme
+    similarity first, see :func:`recsys.scoring.ranked`), best first (ties by row), and
     of the best ``max(3k, k + 20)`` the first ``k`` that are not near-copies (``>=
     threshold``) of one taken before. Returns (rows, scores): what
     :func:`recsys.scoring.finish_plain` returns, to the last bit. In Python between
@@ -248,6 +268,11 @@ def finish_plain(indptr, indices, data, cands, terms, weights, dense, floor, cop
             scores[n] = raw[i]
             n += 1
     kept, scores = kept[:n], scores[:n]
+    theme_rows, scales, weight, below, _ = themes
+    if weight > 0.0 and query_theme.shape[0] > 0 and n > 0 and scores.max() < below:
+        for i in range(n):
+            scores[i] = ((1.0 - weight) * scores[i]
+                         + weight * _theme_similarity(theme_rows, scales, kept[i], query_theme))
     if decay.shape[0] > 0 and day != NO_DATE:
         nearest = -1
         for i in range(n):
@@ -272,27 +297,44 @@ def finish_plain(indptr, indices, data, cands, terms, weights, dense, floor, cop
 
 @njit(**_JIT)
 def related_query(indptr, indices, data, postings_indptr, postings_indices, postings_data,
-                  common, terms, weights, exclude, day, pool, floor, copy_at, days, decay, k,
-                  threshold, scores, dense):
+                  common, terms, weights, exclude, day, query_theme, pool, floor, copy_at, days,
+                  decay, k, threshold, themes, scores, dense):
     """A plain related list (no editors' rules, no date filter, no MMR) for the query
-    ``(terms, weights)`` dated ``day``: candidates gathered on its terms that are not
-    ``common`` (on all of them if none is rare), never the row ``exclude``, then
-    :func:`finish_plain`. Returns (rows, scores). One call per query: the Python between
+    ``(terms, weights)`` dated ``day``, of theme ``query_theme`` (empty: none): candidates
+    gathered on its terms that are not ``common`` (on all of them if none is rare), never
+    the row ``exclude``, then :func:`finish_plain`. Returns (rows, scores). One call per query: the Python between
     kernels cost a tenth of a query, and held the GIL that other threads' queries need."""
     rare = ~common[terms]
     if rare.any():
-        cands = gather_candidates(postings_indptr, postings_indices, postings_data,
-                                  terms[rare], weights[rare], exclude, pool, scores)
+        gather_terms, gather_weights = terms[rare], weights[rare]
     else:
-        cands = gather_candidates(postings_indptr, postings_indices, postings_data,
-                                  terms, weights, exclude, pool, scores)
-    return finish_plain(indptr, indices, data, cands, terms, weights.astype(np.float64), dense,
-                        floor, copy_at, days, day, decay, k, threshold)
+        gather_terms, gather_weights = terms.copy(), weights.copy()
+    cands = gather_candidates(postings_indptr, postings_indices, postings_data, gather_terms,
+                              gather_weights, exclude, pool, scores)
+    exact_weights = weights.astype(np.float64)
+    if themes[4] > pool and query_theme.shape[0] > 0 and themes[2] > 0.0 and _no_close_match(
+            indptr, indices, data, cands, terms, exact_weights, dense, floor, copy_at, themes[3]):
+        cands = gather_candidates(postings_indptr, postings_indices, postings_data, gather_terms,
+                                  gather_weights, exclude, themes[4], scores)
+    return finish_plain(indptr, indices, data, cands, terms, exact_weights, dense,
+                        floor, copy_at, days, day, decay, k, threshold, themes, query_theme)
+
+
+@njit(**_JIT)
+def _no_close_match(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, below):
+    """See :func:`recsys.scoring.no_close_match`."""
+    raw = exact_scores(indptr, indices, data, cands, terms, weights, dense)
+    best, found = 0.0, False
+    for i in range(raw.shape[0]):
+        if raw[i] >= floor and raw[i] < copy_at and (not found or raw[i] > best):
+            best, found = raw[i], True
+    return found and best < below
 
 
 @njit(**_JIT)
 def related_rows(indptr, indices, data, postings_indptr, postings_indices, postings_data,
-                 common, rows, pool, floor, copy_at, days, decay, k, threshold, scores, dense):
+                 common, rows, pool, floor, copy_at, days, decay, k, threshold, themes, scores,
+                 dense):
     """:func:`related_query` for each of the archive ``rows``, as a query by its own row.
     Returns ``(found, found_scores, counts)``: row ``q``'s list is
     ``found[q, :counts[q]]``. One call for a whole share of a batch."""
@@ -306,10 +348,12 @@ def related_rows(indptr, indices, data, postings_indptr, postings_indices, posti
         # array types as from Python, and is compiled once rather than twice.
         terms = np.ascontiguousarray(indices[indptr[row]:indptr[row + 1]])
         weights = np.ascontiguousarray(data[indptr[row]:indptr[row + 1]])
+        query_theme = (_row_theme(themes[0], themes[1], row) if themes[2] > 0.0
+                       else np.zeros(0, dtype=np.float64))
         chosen, chosen_scores = related_query(
             indptr, indices, data, postings_indptr, postings_indices, postings_data, common,
-            terms, weights, row, np.int64(days[row]), pool, floor, copy_at, days, decay, k,
-            threshold, scores, dense)
+            terms, weights, row, np.int64(days[row]), query_theme, pool, floor, copy_at, days,
+            decay, k, threshold, themes, scores, dense)
         n = chosen.shape[0]
         counts[q] = n
         found[q, :n] = chosen

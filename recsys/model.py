@@ -201,7 +201,8 @@ class NewsModel:
         predicted = classifier.predict(features.from_lead_rows(X_lead if X_lead is not None else X))
         topics = [a.topic or str(p) for a, p in zip(archive, predicted)]
         index = RelatedIndex(settings).fit(X, [a.id for a in archive],
-                                           dates=[a.date for a in archive], topics=topics)
+                                           dates=[a.date for a in archive], topics=topics,
+                                           themes=features.themes(X))
         counts = Counter(a.topic for a in own.values())
         metrics, data_hash = metrics.result(), data_hash.result()
         info = {
@@ -306,7 +307,9 @@ class NewsModel:
             date = article.date
         rules = self._rules(pin_ids, exclude_ids, exclude_topics, require_topics)
         vector = self.vectorizer.transform([article])
-        return self.index.similar_to_vector(vector, k, date=date, rules=rules, **settings)
+        theme = self.topic_features.themes(vector) if self.index.themes_ is not None else None
+        return self.index.similar_to_vector(vector, k, date=date, rules=rules, theme=theme,
+                                            **settings)
 
     def related_batch(self, article_ids: Sequence[str] | None = None, k: int | None = None,
                       **settings: Any) -> Iterator[tuple[str, Related]]:
@@ -351,7 +354,8 @@ class NewsModel:
         X = self.vectorizer.transform(articles)
         predicted = self.classifier.predict(self.topic_features.transform(articles))
         topics = [a.topic or str(p) for a, p in zip(articles, predicted)]
-        self.index.add(X, [a.id for a in articles], dates=[a.date for a in articles], topics=topics)
+        self.index.add(X, [a.id for a in articles], dates=[a.date for a in articles], topics=topics,
+                       themes=self.topic_features.themes(X) if self.index.themes_ is not None else None)
         table = self._archive_table(articles, topics)
         for name, column in table.items():
             self.archive[name].extend(column)

@@ -113,6 +113,27 @@ class RelatedSettings:
         article (most of their close matches years older) shared 52% of their top-10
         with a 3,000-deep pool's (100: 67%), at their own dates 96%; there the decay
         ranks recent, weaker matches above the old, close ones that the raw pool holds.
+    theme_weight : float
+        For a query with no close match in the archive (its best cosine under
+        ``theme_below``), each candidate's cosine becomes ``(1 - theme_weight) * cosine +
+        theme_weight * theme similarity``, the cosine of the two articles' themes (100
+        LSA dimensions of their words; an index fitted with ``themes``, as
+        :meth:`NewsModel.train <recsys.NewsModel.train>` fits it). Where no article tells
+        the same story, what the articles are about ranks the list better than the few
+        words they happen to share. 0 turns it off. On the graded judgments of real news
+        (60,502 articles) 0.15 lifted nDCG@10 from 0.840 to 0.850, and on the 10-item
+        lists readers see from 0.758 to 0.782 (P@5 unchanged); the claim groups moved by
+        under 0.001. About a quarter of real articles have no close match; their queries
+        take 0.3 ms more. See ``training/READING.md``.
+    theme_below : float
+        The best cosine under which a query has no close match (see ``theme_weight``).
+        Mixing themes into every list lifted the graded judgments as much but cost the
+        claim groups with 57k distractor articles: for a query with close matches, the
+        topical neighbours that themes promote are distractors.
+    theme_pool : int
+        How many raw candidates a query with no close match finishes (instead of
+        ``pool``): the articles its themes lift often sit below the usual pool. Such a
+        query gathers twice.
     """
 
     k: int = 10
@@ -125,6 +146,9 @@ class RelatedSettings:
     min_count: int = 1
     mmr_lambda: float | None = None
     pool: int = 50
+    theme_weight: float = 0.15
+    theme_below: float = 0.3
+    theme_pool: int = 300
 
     def __post_init__(self) -> None:
         if self.k < 1:
@@ -139,6 +163,11 @@ class RelatedSettings:
             raise ValueError(f"undated_weight must be in (0, 1], got {self.undated_weight}")
         if self.mmr_lambda is not None and not 0 <= self.mmr_lambda <= 1:
             raise ValueError("mmr_lambda must be in [0, 1]")
+        if self.theme_pool < 1:
+            raise ValueError(f"theme_pool must be at least 1, got {self.theme_pool}")
+        for name in ("theme_weight", "theme_below"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
 
     def updated(self, **overrides: Any) -> RelatedSettings:
         """A copy with the overrides applied (unknown names raise; ``None`` disables an
@@ -170,6 +199,7 @@ class EditorRules:
 
 
 _NO_RULES = EditorRules()
+_NO_THEME = np.zeros(0, dtype=np.float64)
 _NO_DECAY = np.empty(0, dtype=np.float64)
 
 
@@ -209,10 +239,16 @@ class RelatedIndex:
     # -- building ------------------------------------------------------------------------
 
     def fit(self, X: sp.spmatrix, ids: Sequence[str], *, dates: Sequence[dt.date | None] | None = None,
-            topics: Sequence[str | None] | None = None) -> RelatedIndex:
-        """Index L2-normalised rows ``X`` under ``ids``, with optional dates and topics."""
+            topics: Sequence[str | None] | None = None,
+            themes: np.ndarray | None = None) -> RelatedIndex:
+        """Index L2-normalised rows ``X`` under ``ids``, with optional dates, topics and
+        themes (one dense row per article, such as
+        :meth:`TopicFeatures.themes <recsys.TopicFeatures.themes>` gives; kept in 8 bits:
+        see ``theme_weight`` in :class:`RelatedSettings`)."""
         X, self.ids_, self.days_, self.topics_ = _indexed_fields(X, ids, dates, topics)
         self._rows, self.shape_ = _arrays(X), X.shape
+        self.themes_, self.theme_scales_ = (None, None) if themes is None else \
+            _quantized_themes(themes, X.shape[0])
         self._reindex()
         return self
 
@@ -314,14 +350,23 @@ class RelatedIndex:
         return buffers
 
     def add(self, X: sp.spmatrix, ids: Sequence[str], *, dates: Sequence[dt.date | None] | None = None,
-            topics: Sequence[str | None] | None = None) -> RelatedIndex:
-        """Append articles vectorized with the same vocabulary; ids must be new."""
+            topics: Sequence[str | None] | None = None,
+            themes: np.ndarray | None = None) -> RelatedIndex:
+        """Append articles vectorized with the same vocabulary; ids must be new. An index
+        with themes needs theirs."""
         self._check_fitted()
+        if (themes is None) != (self.themes_ is None):
+            raise ValueError("this index keeps articles' themes: give theirs" if themes is None
+                             else "this index keeps no themes; add the articles without")
         clash = [i for i in ids if i in self.row_of_]
         if clash:
             raise ValueError(f"article id(s) already in the archive: {', '.join(map(str, clash[:5]))}")
         X, new_ids, days, topic_codes = _indexed_fields(X, ids, dates, topics)
         _row_of(new_ids)  # duplicates among the new ids: refused before anything changes
+        if themes is not None:
+            new_themes, new_scales = _quantized_themes(themes, X.shape[0], self.themes_.shape[1])
+            self.themes_ = np.concatenate([self.themes_, new_themes])
+            self.theme_scales_ = np.concatenate([self.theme_scales_, new_scales])
         matrix = _sparse().vstack([self.matrix_, X], format="csr")
         self._rows, self.shape_ = _arrays(matrix), matrix.shape
         self.ids_ = np.concatenate([self.ids_, new_ids])
@@ -364,8 +409,9 @@ class RelatedIndex:
 
     def similar_to_vector(self, vector: sp.spmatrix, k: int | None = None, *,
                           date: dt.date | None = None, rules: EditorRules | None = None,
-                          **overrides: Any) -> Related:
-        """Related articles for a new, vectorized text dated ``date`` (default: today)."""
+                          theme: np.ndarray | None = None, **overrides: Any) -> Related:
+        """Related articles for a new, vectorized text dated ``date`` (default: today), of
+        theme ``theme`` (as the index's themes were made; without it, no theme mixing)."""
         self._check_fitted()
         if not (getattr(vector, "format", None) == "csr" and vector.dtype == np.float32):
             vector = _sparse().csr_matrix(vector, dtype=np.float32)  # 30 µs: only when needed
@@ -373,8 +419,13 @@ class RelatedIndex:
             raise ValueError(f"expected one row of {self.shape_[1]} terms (a vectorized "
                              f"article), got a matrix of shape {vector.shape}")
         day = day_number(date or dt.date.today())
-        return self._query(vector.indices.astype(np.int32), vector.data, None, day,
-                           self._settings(k, overrides), rules)
+        settings = self._settings(k, overrides)
+        query_theme = _NO_THEME
+        if theme is not None and self.themes_ is not None and settings.theme_weight > 0:
+            themes, scales = _quantized_themes(np.reshape(theme, (1, -1)), 1, self.themes_.shape[1])
+            query_theme = scoring.row_theme(themes, scales, 0)
+        return self._query(vector.indices.astype(np.int32), vector.data, None, day, settings,
+                           rules, query_theme)
 
     def similar_batch(self, article_ids: Sequence[str] | None = None, k: int | None = None, *,
                       rules: EditorRules | None = None, chunk_size: int = 2000,
@@ -424,12 +475,26 @@ class RelatedIndex:
                 for q, (row, n) in enumerate(zip(rows, counts))]
 
     def _plain_arguments(self, settings: RelatedSettings) -> tuple:
-        """What the plain-list kernels take after the query: the settings, the dates, and
-        this thread's scratch."""
+        """What the plain-list kernels take after the query: the settings, the dates, the
+        themes, and this thread's scratch."""
         pool, floor, copy_at = _cutoffs(settings)
         buffers = self._buffers()
         return (pool, floor, copy_at, self.days_, self._decay_table(settings),
-                settings.k, copy_at, buffers.scores, buffers.dense)
+                settings.k, copy_at, self._theme_arguments(settings), buffers.scores, buffers.dense)
+
+    def _theme_arguments(self, settings: RelatedSettings) -> tuple:
+        """``(themes, scales, weight, below, pool)`` for the scoring steps (see
+        :func:`recsys.scoring.ranked` and :func:`recsys.scoring.related_query`)."""
+        if self.themes_ is None or settings.theme_weight == 0:
+            return scoring.NO_THEMES
+        return (self.themes_, self.theme_scales_, float(settings.theme_weight),
+                float(settings.theme_below), int(settings.theme_pool))
+
+    def _row_theme(self, row: int, settings: RelatedSettings) -> np.ndarray:
+        """An archived article's theme as a query's (empty: no theme mixing)."""
+        if self.themes_ is None or settings.theme_weight == 0:
+            return _NO_THEME
+        return scoring.row_theme(self.themes_, self.theme_scales_, row)
 
     def _listed(self, cands: np.ndarray, scores: np.ndarray, settings: RelatedSettings) -> Related:
         """The finished list as ids and scores; none if fewer than ``min_count``."""
@@ -440,17 +505,19 @@ class RelatedIndex:
     def _query_row(self, row: int, settings: RelatedSettings, rules: EditorRules | None) -> Related:
         indptr, indices, data = self._rows
         span = slice(indptr[row], indptr[row + 1])
-        return self._query(indices[span], data[span], row, int(self.days_[row]), settings, rules)
+        return self._query(indices[span], data[span], row, int(self.days_[row]), settings, rules,
+                           self._row_theme(row, settings))
 
     def _query(self, terms: np.ndarray, weights: np.ndarray, row: int | None, day: int,
-               settings: RelatedSettings, rules: EditorRules | None) -> Related:
+               settings: RelatedSettings, rules: EditorRules | None,
+               query_theme: np.ndarray) -> Related:
         if self._postings is not None and _plain(settings, rules):  # the common case
             # Writable copies (the index's arrays may be read-only memory maps), as the
             # batch kernel passes them: one compiled version of the query serves both.
             cands, scores = self._ops.related_query(
                 *self._rows, *self._postings, self.common_terms_,
                 np.array(terms, dtype=np.int32), np.array(weights, dtype=np.float32),
-                -1 if row is None else row, day, *self._plain_arguments(settings))
+                -1 if row is None else row, day, query_theme, *self._plain_arguments(settings))
             return self._listed(cands, scores, settings)
         pool = _cutoffs(settings)[0]
         gather_terms, gather_weights = terms, weights
@@ -459,10 +526,16 @@ class RelatedIndex:
             gather_terms, gather_weights = terms[rare], weights[rare]
         postings, gather_terms = self._gathering_postings(gather_terms)
         buffers = self._buffers()
-        cands = self._ops.gather_candidates(*postings, gather_terms,
-                                          np.asarray(gather_weights, dtype=np.float32),
-                                          -1 if row is None else row, pool, buffers.scores)
-        return self._finish(terms, weights, row, day, cands, settings, rules)
+        gather = (*postings, gather_terms, np.asarray(gather_weights, dtype=np.float32),
+                  -1 if row is None else row)
+        cands = self._ops.gather_candidates(*gather, pool, buffers.scores)
+        themes = self._theme_arguments(settings)
+        _, floor, copy_at = _cutoffs(settings)
+        if themes[4] > pool and len(query_theme) and scoring.no_close_match(
+                *self._rows, cands, terms, np.asarray(weights, dtype=np.float64), buffers.dense,
+                floor, copy_at, themes[3]):
+            cands = self._ops.gather_candidates(*gather, themes[4], buffers.scores)
+        return self._finish(terms, weights, row, day, cands, settings, rules, query_theme)
 
     def raw_scores(self, vector: sp.csr_matrix) -> np.ndarray:
         """Cosine of ``vector`` with every archived article (a plain sparse product: for
@@ -480,20 +553,23 @@ class RelatedIndex:
     # -- finishing -------------------------------------------------------------------------
 
     def _finish(self, terms: np.ndarray, weights: np.ndarray, row: int | None, day: int,
-                cands: np.ndarray, settings: RelatedSettings, rules: EditorRules | None) -> Related:
+                cands: np.ndarray, settings: RelatedSettings, rules: EditorRules | None,
+                query_theme: np.ndarray) -> Related:
         rules = rules or _NO_RULES
         cands = cands[self._allowed(cands, day, settings, rules)]
         _, floor, copy_at = _cutoffs(settings)
         decay = self._decay_table(settings)
         weights = np.asarray(weights, dtype=np.float64)
+        themes = self._theme_arguments(settings)
         if settings.mmr_lambda is None:  # the common case: one compiled call
             cands, scores = self._ops.finish_plain(*self._rows, cands, terms, weights,
                                                    self._buffers().dense, floor, copy_at,
-                                                   self.days_, day, decay, settings.k, copy_at)
+                                                   self.days_, day, decay, settings.k, copy_at,
+                                                   themes, query_theme)
         else:
             cands, scores = scoring.ranked(*self._rows, cands, terms, weights,
                                            self._buffers().dense, floor, copy_at,
-                                           self.days_, day, decay)
+                                           self.days_, day, decay, themes, query_theme)
             chosen = self._diversified(cands, scores, settings)
             cands, scores = cands[chosen], scores[chosen]
         if len(cands) < settings.min_count:
@@ -589,10 +665,12 @@ class RelatedIndex:
         """Plain arrays for saving (no pickle needed to read them back)."""
         self._check_fitted()
         indptr, indices, data = self._rows
+        themes = {} if self.themes_ is None else {"themes": self.themes_,
+                                                  "theme_scales": self.theme_scales_}
         return {"matrix_data": data, "matrix_indices": indices,
                 "matrix_indptr": indptr.astype(np.int32 if indptr[-1] < 2**31 else np.int64),
                 "matrix_shape": np.array(self.shape_, dtype=np.int64),
-                "ids": self.ids_.astype(str), "days": self.days_, "topics": self.topics_}
+                "ids": self.ids_.astype(str), "days": self.days_, "topics": self.topics_, **themes}
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], settings: RelatedSettings | None = None,
@@ -607,8 +685,29 @@ class RelatedIndex:
         index.ids_ = np.array(arrays["ids"], dtype=object)
         index.days_ = np.asarray(arrays["days"], dtype=np.int32)
         index.topics_ = np.asarray(arrays["topics"], dtype=np.int8)
+        index.themes_, index.theme_scales_ = None, None
+        if "themes" in arrays:
+            index.themes_ = np.ascontiguousarray(arrays["themes"], dtype=np.int8)
+            index.theme_scales_ = np.ascontiguousarray(arrays["theme_scales"], dtype=np.float32)
         index._reindex(defer_postings)
         return index
+
+
+def _quantized_themes(themes: Any, n_rows: int, width: int | None = None,
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Themes as unit rows in 8 bits: ``int8`` rows and a scale each (``row * scale`` is
+    the unit row to within half a step, 1/254 of its largest value). 100 dimensions then
+    take 6 MB at 60k articles instead of 24, and the ranking measured the same."""
+    themes = np.asarray(themes, dtype=np.float64)
+    if themes.ndim != 2 or themes.shape[0] != n_rows or (width is not None and themes.shape[1] != width):
+        raise ValueError(f"expected themes of shape ({n_rows}, {width if width is not None else 'd'}), "
+                         f"got {themes.shape}")
+    norms = np.linalg.norm(themes, axis=1, keepdims=True)
+    unit = np.divide(themes, norms, out=np.zeros_like(themes), where=norms > 0)
+    top = np.abs(unit).max(axis=1, initial=0.0)
+    scales = top / 127
+    steps = np.divide(unit, scales[:, None], out=np.zeros_like(unit), where=scales[:, None] > 0)
+    return np.rint(steps).astype(np.int8), scales.astype(np.float32)
 
 
 def _row_of(ids: np.ndarray) -> dict[str, int]:

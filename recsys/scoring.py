@@ -17,7 +17,8 @@ import numpy as np
 
 __all__ = ["gather_candidates", "exact_scores", "first_distinct", "row_similarities",
            "ranked", "finish_plain", "related_query", "related_rows", "decay_table",
-           "BIN_SHIFT", "LOWEST_BIN", "N_BINS", "NO_DATE", "score_bins"]
+           "theme_similarities", "row_theme", "no_close_match", "NO_THEMES", "BIN_SHIFT", "LOWEST_BIN", "N_BINS",
+           "NO_DATE", "score_bins"]
 
 NO_DATE = np.iinfo(np.int32).min
 """Day number stored for articles without a date."""
@@ -32,6 +33,11 @@ histogram that stays in cache; the whole float range (32,769 bins of int64) made
 histogram and the cut cost about as much as the scatter itself."""
 N_BINS = (128 << 7) - LOWEST_BIN + 1
 """Bin ``N_BINS - 1`` holds scores of 2.0 and above (cosines stay under it)."""
+
+
+NO_THEMES = (np.zeros((0, 0), dtype=np.int8), np.zeros(0, dtype=np.float32), 0.0, 0.0, 0)
+"""The theme arguments of an index without themes: ``(themes, scales, weight, below,
+pool)`` (see :func:`ranked` and :func:`related_query`)."""
 
 
 def score_bins(bits: np.ndarray) -> np.ndarray:
@@ -86,7 +92,22 @@ def decay_table(half_life_days: float, span: int, undated_weight: float = 1.0) -
     return np.append(0.5 ** (ages / half_life_days), undated_weight)
 
 
-def ranked(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, days, day, decay):
+def theme_similarities(themes, scales, rows, query_theme):
+    """Each row's theme similarity with the query: ``max(0, themes[row] · query_theme)``
+    with the row's 8-bit theme scaled back (``scales[row]``), summed in order in float64."""
+    products = themes[rows].astype(np.float64) * query_theme
+    sums = products.cumsum(axis=1)[:, -1] if products.shape[1] else np.zeros(len(rows))
+    return np.maximum(sums * scales[rows].astype(np.float64), 0.0)
+
+
+def row_theme(themes, scales, row):
+    """Row ``row``'s theme as a query theme (float64), as :func:`theme_similarities`
+    reads it."""
+    return themes[row].astype(np.float64) * np.float64(scales[row])
+
+
+def ranked(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, days, day, decay,
+           themes, query_theme):
     """The candidates ``cands`` (rows, ascending) as a ranked list: exact cosines, those
     under ``floor`` or at least ``copy_at`` (copies of the query) dropped, the rest
     multiplied by ``decay[age]`` (age in days from the freshest dated candidate; undated
@@ -95,10 +116,20 @@ def ranked(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, 
 
     Ages count from the freshest candidate, not from the query's date: the order is the
     same, but a new text dated today over an older archive keeps readable scores instead
-    of all of them shrinking towards zero."""
+    of all of them shrinking towards zero.
+
+    ``themes`` is ``(theme rows, their scales, weight, below, pool)``: when the best cosine left
+    is under ``below`` (the query has no close match), each cosine first becomes
+    ``(1 - weight) * cosine + weight * theme similarity`` (:func:`theme_similarities`
+    with ``query_theme``; an empty ``query_theme`` or a weight of 0 leaves cosines as
+    they are)."""
     raw = exact_scores(indptr, indices, data, cands, terms, weights, dense)
     keep = (raw >= floor) & (raw < copy_at)
     cands, raw = cands[keep], raw[keep]
+    theme_rows, scales, weight, below, _ = themes
+    if weight > 0 and len(query_theme) and len(raw) and raw.max() < below:
+        raw = ((1.0 - weight) * raw
+               + weight * theme_similarities(theme_rows, scales, cands, query_theme))
     scores = raw.copy()
     if len(decay) and day != NO_DATE:
         ages = np.abs(days[cands].astype(np.int64) - day)
@@ -111,10 +142,10 @@ def ranked(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, 
 
 
 def finish_plain(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, days,
-                 day, decay, k, threshold):
+                 day, decay, k, threshold, themes, query_theme):
     """See :func:`recsys.kernels.finish_plain`."""
     cands, scores = ranked(indptr, indices, data, cands, terms, weights, dense, floor,
-                           copy_at, days, day, decay)
+                           copy_at, days, day, decay, themes, query_theme)
     limit = min(len(cands), max(3 * k, k + 20))
     if threshold == np.inf:
         chosen = np.arange(min(k, limit))
@@ -124,29 +155,45 @@ def finish_plain(indptr, indices, data, cands, terms, weights, dense, floor, cop
 
 
 def related_query(indptr, indices, data, postings_indptr, postings_indices, postings_data,
-                  common, terms, weights, exclude, day, pool, floor, copy_at, days, decay, k,
-                  threshold, scores, dense):
+                  common, terms, weights, exclude, day, query_theme, pool, floor, copy_at, days,
+                  decay, k, threshold, themes, scores, dense):
     """See :func:`recsys.kernels.related_query`."""
     rare = ~common[terms]
     gather = (terms[rare], weights[rare]) if rare.any() else (terms, weights)
     cands = gather_candidates(postings_indptr, postings_indices, postings_data, *gather,
                               exclude, pool, scores)
-    return finish_plain(indptr, indices, data, cands, terms, weights.astype(np.float64), dense,
-                        floor, copy_at, days, day, decay, k, threshold)
+    exact_weights = weights.astype(np.float64)
+    if themes[4] > pool and len(query_theme) and themes[2] > 0 and no_close_match(
+            indptr, indices, data, cands, terms, exact_weights, dense, floor, copy_at, themes[3]):
+        cands = gather_candidates(postings_indptr, postings_indices, postings_data, *gather,
+                                  exclude, themes[4], scores)
+    return finish_plain(indptr, indices, data, cands, terms, exact_weights, dense,
+                        floor, copy_at, days, day, decay, k, threshold, themes, query_theme)
+
+
+def no_close_match(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, below):
+    """Whether the best exact cosine among ``cands`` (from ``floor``, copies left out) is
+    under ``below``: then themes are mixed in, and a query gathers ``pool`` candidates
+    of the theme arguments instead (the ones themes lift are often further down)."""
+    raw = exact_scores(indptr, indices, data, cands, terms, weights, dense)
+    raw = raw[(raw >= floor) & (raw < copy_at)]
+    return bool(len(raw)) and raw.max() < below
 
 
 def related_rows(indptr, indices, data, postings_indptr, postings_indices, postings_data,
-                 common, rows, pool, floor, copy_at, days, decay, k, threshold, scores, dense):
+                 common, rows, pool, floor, copy_at, days, decay, k, threshold, themes, scores,
+                 dense):
     """See :func:`recsys.kernels.related_rows`."""
     found = np.full((len(rows), k), -1, dtype=np.int64)
     found_scores = np.zeros((len(rows), k), dtype=np.float64)
     counts = np.zeros(len(rows), dtype=np.int64)
     for q, row in enumerate(rows):
         span = slice(indptr[row], indptr[row + 1])
+        query_theme = row_theme(themes[0], themes[1], row) if themes[2] > 0 else np.zeros(0)
         chosen, chosen_scores = related_query(
             indptr, indices, data, postings_indptr, postings_indices, postings_data, common,
-            indices[span], data[span], row, int(days[row]), pool, floor, copy_at, days, decay,
-            k, threshold, scores, dense)
+            indices[span], data[span], row, int(days[row]), query_theme, pool, floor, copy_at,
+            days, decay, k, threshold, themes, scores, dense)
         counts[q] = len(chosen)
         found[q, :len(chosen)] = chosen
         found_scores[q, :len(chosen)] = chosen_scores

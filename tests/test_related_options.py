@@ -195,3 +195,74 @@ def test_undated_candidates_are_not_taken_as_fresh() -> None:
     assert undated_query.similar("query").ids.tolist() == ["undated", "dated"]
     with pytest.raises(ValueError, match="undated_weight"):
         index.similar("query", undated_weight=0)
+
+
+def _themed_index(close_match: bool) -> RelatedIndex:
+    """A query sharing a few words with each candidate (cosines 0.25 and 0.2, and 0.5 for
+    "close" if ``close_match``); "same-theme" shares its theme, "other-theme" does not."""
+    rows = [[1.0, 0.0, 0.0, 0.0], [0.25, np.sqrt(1 - 0.25**2), 0.0, 0.0],
+            [0.2, 0.0, np.sqrt(1 - 0.2**2), 0.0]]
+    themes = [[1.0, 0.0], [0.0, 1.0], [0.8, 0.6]]
+    ids = ["query", "other-theme", "same-theme"]
+    if close_match:
+        rows.append([0.5, 0.0, 0.0, np.sqrt(0.75)])
+        themes.append([0.0, 1.0])
+        ids.append("close")
+    X = sp.csr_matrix(np.array(rows, dtype=np.float32))
+    return RelatedIndex().fit(X, ids, themes=np.array(themes))
+
+
+def test_themes_rank_a_query_without_close_matches() -> None:
+    index = _themed_index(close_match=False)
+    themed = index.similar("query")
+    assert themed.ids.tolist() == ["same-theme", "other-theme"]
+    # 0.85 x cosine + 0.15 x theme similarity (0.8 and 0, to within the 8-bit themes)
+    np.testing.assert_allclose(themed.scores, [0.85 * 0.2 + 0.15 * 0.8, 0.85 * 0.25], atol=2e-3)
+    words_only = index.similar("query", theme_weight=0)
+    assert words_only.ids.tolist() == ["other-theme", "same-theme"]
+    np.testing.assert_allclose(words_only.scores, [0.25, 0.2], rtol=1e-6)
+    # A new text (here the query's own words, dropped as its copy) gets the same list when
+    # given the same theme, and the words-only one without a theme.
+    vector = index.matrix_[0]
+    assert index.similar_to_vector(vector, theme=np.array([1.0, 0.0])).ids.tolist() == \
+        ["same-theme", "other-theme"]
+    assert index.similar_to_vector(vector).ids.tolist() == ["other-theme", "same-theme"]
+
+
+def test_themes_leave_a_query_with_a_close_match_alone() -> None:
+    index = _themed_index(close_match=True)
+    assert index.similar("query").ids.tolist() == ["close", "other-theme", "same-theme"]
+    np.testing.assert_allclose(index.similar("query").scores, [0.5, 0.25, 0.2], rtol=1e-6)
+    # Below 0.6 the best cosine (0.5) no longer counts as close: themes come in.
+    assert index.similar("query", theme_below=0.6).ids.tolist()[:2] == ["close", "same-theme"]
+    with pytest.raises(ValueError, match="theme_weight"):
+        index.similar("query", theme_weight=1.5)
+    with pytest.raises(ValueError, match="theme_pool"):
+        index.similar("query", theme_pool=0)
+    with pytest.raises(ValueError, match="give theirs"):
+        index.add(index.matrix_[:1], ["new"])
+
+
+def test_model_mixes_themes_only_into_lists_without_close_matches(model: NewsModel, bundle: Path,
+                                                                    corpus: list) -> None:
+    index = model.index
+    assert index.themes_.shape == (len(model), 100) and index.themes_.dtype == np.int8
+    mixed = unchanged = 0
+    for article in corpus[::4]:
+        best = model.related(article.id, k=1, half_life_days=None, theme_weight=0).scores
+        themed, plain = model.related(article.id), model.related(article.id, theme_weight=0)
+        if len(best) and best[0] >= 0.3:
+            assert themed.ids.tolist() == plain.ids.tolist()
+            np.testing.assert_array_equal(themed.scores, plain.scores)
+            unchanged += 1
+        elif themed.ids.tolist() != plain.ids.tolist():
+            mixed += 1
+    assert mixed and unchanged  # the written corpus has both kinds of article
+    # A new text: its theme from the topic features, kept through a saved bundle.
+    text = (corpus[5].title, corpus[5].body + " " + corpus[40].body)
+    vector = model.vectorizer.transform([text])
+    expected = index.similar_to_vector(vector, theme=model.topic_features.themes(vector))
+    assert model.related_to(text).ids.tolist() == expected.ids.tolist()
+    loaded = load_bundle(bundle)
+    assert loaded.related_to(text).ids.tolist() == expected.ids.tolist()
+    np.testing.assert_array_equal(loaded.index.themes_, index.themes_)

@@ -106,20 +106,26 @@ def test_finishing_is_identical_and_ranks_by_decayed_exact_score(arrays, model: 
     dense = np.zeros(n_terms)
     days = model.index.days_.copy()
     days[::7] = scoring.NO_DATE  # undated articles: weighed by decay[-1]
+    index_themes = (model.index.themes_, model.index.theme_scales_)
     rng = np.random.default_rng(1)
     for row in range(0, n, 11):
         terms, weights = _query(rows, row)
         weights = weights.astype(np.float64)
         cands = np.sort(rng.choice(n, size=60, replace=False))
-        for half_life, undated, floor, copy_at, k in ((None, 1.0, 1e-9, np.inf, 10),
-                                                      (30.0, 1.0, 1e-9, 0.8, 10),
-                                                      (180.0, 0.85, 0.05, 0.8, 4),
-                                                      (7.0, 0.5, 1e-9, 0.5, 25)):
+        cands = cands[cands != row]  # the query itself (cosine 1) would turn mixing off
+        query_theme = scoring.row_theme(*index_themes, row)
+        for half_life, undated, floor, copy_at, k, themes in (
+                (None, 1.0, 1e-9, np.inf, 10, scoring.NO_THEMES),
+                (30.0, 1.0, 1e-9, 0.8, 10, scoring.NO_THEMES),
+                (180.0, 0.85, 0.05, 0.8, 4, scoring.NO_THEMES),
+                (7.0, 0.5, 1e-9, 0.5, 25, scoring.NO_THEMES),
+                (None, 1.0, 1e-9, np.inf, 10, (*index_themes, 0.15, 1.0, 0)),  # always mixed
+                (180.0, 0.85, 1e-9, 0.8, 10, (*index_themes, 0.5, 0.3, 0))):
             span = int(days.max() - days[days != scoring.NO_DATE].min()) + 1
             decay = (np.empty(0) if half_life is None
                      else scoring.decay_table(half_life, span, undated))
             args = (*rows, cands, terms, weights, dense, floor, copy_at, days, int(days[row]),
-                    decay, k, copy_at)
+                    decay, k, copy_at, themes, query_theme)
             got_rows, got_scores = kernels.finish_plain(*args)
             want_rows, want_scores = scoring.finish_plain(*args)
             np.testing.assert_array_equal(got_rows, want_rows)
@@ -130,9 +136,14 @@ def test_finishing_is_identical_and_ranks_by_decayed_exact_score(arrays, model: 
             cosines = np.array([X[row].multiply(X[c]).sum() for c in got_rows])
             assert np.all((cosines >= floor - 1e-6) & (cosines < copy_at + 1e-6))
             assert len(got_rows) <= k and np.all(np.diff(got_scores) <= 0)
-            if half_life is None:
+            if half_life is None and themes[2] > 0:  # with every query mixed
+                sims = np.maximum([index_themes[0][c] @ query_theme * index_themes[1][c]
+                                   for c in got_rows], 0)
+                np.testing.assert_allclose(got_scores, 0.85 * cosines + 0.15 * sims, rtol=1e-5)
+            elif half_life is None:
                 np.testing.assert_allclose(got_scores, cosines, rtol=1e-5)
-            elif days[row] != scoring.NO_DATE and (days[got_rows] != scoring.NO_DATE).any():
+            elif (days[row] != scoring.NO_DATE and (days[got_rows] != scoring.NO_DATE).any()
+                  and themes[2] == 0):
                 undated_rows = days[got_rows] == scoring.NO_DATE
                 np.testing.assert_allclose(got_scores[undated_rows],
                                            cosines[undated_rows] * undated, rtol=1e-5)
@@ -146,15 +157,20 @@ def test_batch_kernel_is_identical_and_equals_one_query_per_row(arrays, model: N
     decay = scoring.decay_table(180.0, index._day_span)
     picked = np.arange(0, n, 3)
     args = (*rows, *postings, common, picked, 50, 1e-9, 0.8, index.days_, decay, 10, 0.8)
-    compiled = kernels.related_rows(*args, np.zeros(n, dtype=np.float32), np.zeros(n_terms))
-    reference = scoring.related_rows(*args, np.zeros(n, dtype=np.float32), np.zeros(n_terms))
-    for a, b in zip(compiled, reference):
-        np.testing.assert_array_equal(a, b)
+    # Themes mixed into every list here (below 1), so that the comparison covers them.
+    themes = (index.themes_, index.theme_scales_, 0.15, 1.0, 300)
+    for batch_themes in (scoring.NO_THEMES, themes):
+        compiled = kernels.related_rows(*args, batch_themes, np.zeros(n, dtype=np.float32),
+                                        np.zeros(n_terms))
+        reference = scoring.related_rows(*args, batch_themes, np.zeros(n, dtype=np.float32),
+                                         np.zeros(n_terms))
+        for a, b in zip(compiled, reference):
+            np.testing.assert_array_equal(a, b)
     found, scores, counts = compiled
     index.common_terms_, saved = common, index.common_terms_
     try:
         for q, row in enumerate(picked):
-            single = index.similar(index.ids_[row], 10)
+            single = index.similar(index.ids_[row], 10, theme_below=1.0)
             assert single.ids.tolist() == index.ids_[found[q, :counts[q]]].tolist()
             np.testing.assert_array_equal(single.scores, scores[q, :counts[q]].astype(np.float32))
     finally:

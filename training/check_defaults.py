@@ -43,6 +43,8 @@ VARIANTS = [  # (label, ArticleVectorizer params, related-list settings)
     ("duplicate_threshold 0.9", {}, {"duplicate_threshold": 0.9}),
     ("site word-run boilerplate off", {"site_run_words": None}, {}),
     ("lead blend off", {"lead_blend": 0}, {}),
+    ("themes off", {}, {"theme_weight": 0}),
+    ("themes in every list (theme_below 1)", {}, {"theme_below": 1.0}),
 ]
 
 
@@ -83,8 +85,15 @@ def shipped_corpus_topics() -> tuple[float, float, int]:
     return float(f1_score(y, predicted, average="macro")), float(per_topic[1]), len(shipped)
 
 
-def lists(X: sp.csr_matrix, articles: list, queries: list[str], **settings) -> dict[str, list[str]]:
-    index = RelatedIndex().fit(X, [a.id for a in articles], dates=[a.date for a in articles])
+def themes_of(vectorizer: ArticleVectorizer, X: sp.csr_matrix) -> np.ndarray | None:
+    """The articles' themes, as ``NewsModel.train`` gives its index."""
+    return TopicFeatures().fit_prefit(vectorizer, X).themes(X)
+
+
+def lists(X: sp.csr_matrix, articles: list, queries: list[str], themes: np.ndarray | None = None,
+          **settings) -> dict[str, list[str]]:
+    index = RelatedIndex().fit(X, [a.id for a in articles], dates=[a.date for a in articles],
+                               themes=themes)
     return {q: [str(i) for i in r.ids] for q, r in index.similar_batch(queries, E.DEPTH, **settings)}
 
 
@@ -110,11 +119,16 @@ def main(argv: list[str] | None = None) -> int:
         if key not in fitted:
             E.say(f"fitting {params or 'the defaults'} on the fact-check pages and the archive")
             vf, va = ArticleVectorizer(**params), ArticleVectorizer(**params)
-            fitted[key] = (vf.fit_transform(factcheck), va, va.fit_transform(archive))
-        Xf, va, Xa = fitted[key]
+            # As NewsModel.train fits them: the same rows and column order, on which the
+            # randomized LSA (topic features, themes) depends.
+            Xf, Xa = (v.fit_transform_lead(a, TopicFeatures().body_chars)[0]
+                      for v, a in ((vf, factcheck), (va, archive)))
+            fitted[key] = (Xf, themes_of(vf, Xf), va, Xa, themes_of(va, Xa))
+        Xf, themes_f, va, Xa, themes_a = fitted[key]
         E.say(f"scoring {label}")
-        cf = related_metrics(lists(Xf, factcheck, claims, **settings), {q: gold[q] for q in claims})
-        both = lists(Xa, archive, claims + sorted(judged), **settings)
+        cf = related_metrics(lists(Xf, factcheck, claims, themes_f, **settings),
+                             {q: gold[q] for q in claims})
+        both = lists(Xa, archive, claims + sorted(judged), themes_a, **settings)
         ca = related_metrics(both, {q: gold[q] for q in claims})
         graded = graded_metrics(both, judged, ks=(5, 10))
         topics = topics_cv(va, Xa) if not settings else None

@@ -131,8 +131,10 @@ def fitted(corpus_name: str, spec: dict) -> tuple[ArticleVectorizer, sp.csr_matr
     def fit():
         say(f"  fitting {make_vectorizer(spec)!r} on {len(articles):,} articles")
         vectorizer = make_vectorizer(spec)
-        return vectorizer, vectorizer.fit_transform(articles)
-    return disk_cached(f"fit {corpus_name} {json.dumps(spec, sort_keys=True)}", fit)
+        # As NewsModel.train fits it (with the lead rows its topic features read): the same
+        # rows, and the same column order, which the randomized LSA of the themes depends on.
+        return vectorizer, vectorizer.fit_transform_lead(articles, TopicFeatures().body_chars)[0]
+    return disk_cached(f"fit-lead {corpus_name} {json.dumps(spec, sort_keys=True)}", fit)
 
 
 # --- the configurations ----------------------------------------------------------------------
@@ -347,12 +349,13 @@ def topic_family(quick: bool) -> list[dict]:
 
 class IndexOnly:
     """The related-articles part of a NewsModel (what evaluate_model needs): the same
-    vectorizer and RelatedIndex, without the topic classifier."""
+    vectorizer and RelatedIndex (with the articles' themes), without the topic classifier."""
 
     def __init__(self, articles, vectorizer_and_matrix) -> None:
-        _, X = vectorizer_and_matrix
+        vectorizer, X = vectorizer_and_matrix
         ids = [a.id for a in articles]
-        self.index = RelatedIndex().fit(X, ids, dates=[a.date for a in articles])
+        themes = TopicFeatures().fit_prefit(vectorizer, X).themes(X)
+        self.index = RelatedIndex().fit(X, ids, dates=[a.date for a in articles], themes=themes)
         self.archive = {"ids": ids}
 
     def related_batch(self, article_ids=None, k=None, **settings):

@@ -9,7 +9,8 @@ Prints a markdown table.
 Same data, gold sets and metrics as ``check_defaults.py``: claim groups with the index
 built on the fact-check pages alone and on all 60,502 articles (nDCG@10 over the
 corpus's claim folds; Δ is the paired difference from the defaults, mean ± std over the
-folds), and graded nDCG@10 (condensed) with the 60,502-article index.
+folds), and graded nDCG@10 (condensed) with the 60,502-article index. The lists are the
+word rows' alone, without the index's themes (which ``check_defaults.py`` measures).
 
 - *Bigrams*: pairs of consecutive terms (after stop words and stemming) of the cleaned
   title and body, counted with scikit-learn's ``CountVectorizer``, sublinear TF-IDF,
