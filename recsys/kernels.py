@@ -27,7 +27,7 @@ from numba import njit
 from .scoring import BIN_SHIFT, LOWEST_BIN, N_BINS, NO_DATE
 
 __all__ = ["gather_candidates", "exact_scores", "first_distinct", "row_similarities",
-           "finish_plain", "related_query", "related_rows"]
+           "no_close_match", "projected_theme", "finish_plain", "related_query", "related_rows"]
 
 _JIT = {"cache": True, "nogil": True}
 
@@ -268,7 +268,7 @@ def finish_plain(indptr, indices, data, cands, terms, weights, dense, floor, cop
             scores[n] = raw[i]
             n += 1
     kept, scores = kept[:n], scores[:n]
-    theme_rows, scales, weight, below, _ = themes
+    theme_rows, scales, weight, below = themes[0], themes[1], themes[2], themes[3]
     if weight > 0.0 and query_theme.shape[0] > 0 and n > 0 and scores.max() < below:
         for i in range(n):
             scores[i] = ((1.0 - weight) * scores[i]
@@ -300,9 +300,11 @@ def related_query(indptr, indices, data, postings_indptr, postings_indices, post
                   common, terms, weights, exclude, day, query_theme, pool, floor, copy_at, days,
                   decay, k, threshold, themes, scores, dense):
     """A plain related list (no editors' rules, no date filter, no MMR) for the query
-    ``(terms, weights)`` dated ``day``, of theme ``query_theme`` (empty: none): candidates
-    gathered on its terms that are not ``common`` (on all of them if none is rare), never
-    the row ``exclude``, then :func:`finish_plain`. Returns (rows, scores). One call per query: the Python between
+    ``(terms, weights)`` dated ``day``, of theme ``query_theme`` (empty: projected from
+    its terms if it has no close match and the theme arguments hold a projection, see
+    :func:`recsys.scoring.related_query`): candidates gathered on its terms that are not
+    ``common`` (on all of them if none is rare), never the row ``exclude``, then
+    :func:`finish_plain`. Returns (rows, scores). One call per query: the Python between
     kernels cost a tenth of a query, and held the GIL that other threads' queries need."""
     rare = ~common[terms]
     if rare.any():
@@ -312,16 +314,36 @@ def related_query(indptr, indices, data, postings_indptr, postings_indices, post
     cands = gather_candidates(postings_indptr, postings_indices, postings_data, gather_terms,
                               gather_weights, exclude, pool, scores)
     exact_weights = weights.astype(np.float64)
-    if themes[4] > pool and query_theme.shape[0] > 0 and themes[2] > 0.0 and _no_close_match(
-            indptr, indices, data, cands, terms, exact_weights, dense, floor, copy_at, themes[3]):
-        cands = gather_candidates(postings_indptr, postings_indices, postings_data, gather_terms,
-                                  gather_weights, exclude, themes[4], scores)
+    if (themes[2] > 0.0 and (query_theme.shape[0] > 0 or themes[5].shape[0] > 0)
+            and no_close_match(indptr, indices, data, cands, terms, exact_weights, dense, floor,
+                               copy_at, themes[3])):
+        if query_theme.shape[0] == 0:
+            query_theme = projected_theme(themes[5], terms, exact_weights)
+        if themes[4] > pool:
+            cands = gather_candidates(postings_indptr, postings_indices, postings_data,
+                                      gather_terms, gather_weights, exclude, themes[4], scores)
     return finish_plain(indptr, indices, data, cands, terms, exact_weights, dense,
                         floor, copy_at, days, day, decay, k, threshold, themes, query_theme)
 
 
 @njit(**_JIT)
-def _no_close_match(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, below):
+def projected_theme(projection, terms, weights):
+    """See :func:`recsys.scoring.projected_theme`."""
+    out = np.zeros(projection.shape[1], dtype=np.float64)
+    for j in range(terms.shape[0]):
+        row = projection[terms[j]]
+        for d in range(out.shape[0]):
+            out[d] += weights[j] * np.float64(row[d])
+    total = 0.0
+    for d in range(out.shape[0]):
+        total += out[d] * out[d]
+    if total == 0.0:
+        return np.zeros(0, dtype=np.float64)
+    return out / np.sqrt(total)
+
+
+@njit(**_JIT)
+def no_close_match(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, below):
     """See :func:`recsys.scoring.no_close_match`."""
     raw = exact_scores(indptr, indices, data, cands, terms, weights, dense)
     best, found = 0.0, False

@@ -203,6 +203,7 @@ class NewsModel:
         index = RelatedIndex(settings).fit(X, [a.id for a in archive],
                                            dates=[a.date for a in archive], topics=topics,
                                            themes=features.themes(X))
+        index.set_theme_projection(features.theme_projection())
         counts = Counter(a.topic for a in own.values())
         metrics, data_hash = metrics.result(), data_hash.result()
         info = {
@@ -307,9 +308,9 @@ class NewsModel:
             date = article.date
         rules = self._rules(pin_ids, exclude_ids, exclude_topics, require_topics)
         vector = self.vectorizer.transform([article])
-        theme = self.topic_features.themes(vector) if self.index.themes_ is not None else None
-        return self.index.similar_to_vector(vector, k, date=date, rules=rules, theme=theme,
-                                            **settings)
+        if self.index.themes_ is not None and self.index.theme_projection_ is None:
+            self.index.set_theme_projection(self.topic_features.theme_projection())
+        return self.index.similar_to_vector(vector, k, date=date, rules=rules, **settings)
 
     def related_batch(self, article_ids: Sequence[str] | None = None, k: int | None = None,
                       **settings: Any) -> Iterator[tuple[str, Related]]:

@@ -249,6 +249,7 @@ class RelatedIndex:
         self._rows, self.shape_ = _arrays(X), X.shape
         self.themes_, self.theme_scales_ = (None, None) if themes is None else \
             _quantized_themes(themes, X.shape[0])
+        self.theme_projection_ = None
         self._reindex()
         return self
 
@@ -331,6 +332,7 @@ class RelatedIndex:
         for name in ("_scratch", "_postings_lock"):  # per process, not shipped
             state.pop(name, None)
         state["_matrix"] = None  # a view of _rows, rebuilt on use
+        state["theme_projection_"] = None  # the model's LSA (40 MB at 60k): the model sets it
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -411,7 +413,9 @@ class RelatedIndex:
                           date: dt.date | None = None, rules: EditorRules | None = None,
                           theme: np.ndarray | None = None, **overrides: Any) -> Related:
         """Related articles for a new, vectorized text dated ``date`` (default: today), of
-        theme ``theme`` (as the index's themes were made; without it, no theme mixing)."""
+        theme ``theme`` (as the index's themes were made; without it, projected from the
+        text's terms if the index has a projection, see :meth:`set_theme_projection`, and
+        only when the text has no close match)."""
         self._check_fitted()
         if not (getattr(vector, "format", None) == "csr" and vector.dtype == np.float32):
             vector = _sparse().csr_matrix(vector, dtype=np.float32)  # 30 µs: only when needed
@@ -422,8 +426,12 @@ class RelatedIndex:
         settings = self._settings(k, overrides)
         query_theme = _NO_THEME
         if theme is not None and self.themes_ is not None and settings.theme_weight > 0:
-            themes, scales = _quantized_themes(np.reshape(theme, (1, -1)), 1, self.themes_.shape[1])
-            query_theme = scoring.row_theme(themes, scales, 0)
+            query_theme = np.asarray(theme, dtype=np.float64).ravel()
+            if query_theme.shape != (self.themes_.shape[1],):
+                raise ValueError(f"expected a theme of {self.themes_.shape[1]} values, "
+                                 f"got shape {np.shape(theme)}")
+            norm = np.sqrt(query_theme @ query_theme)
+            query_theme = query_theme / norm if norm > 0 else _NO_THEME
         return self._query(vector.indices.astype(np.int32), vector.data, None, day, settings,
                            rules, query_theme)
 
@@ -482,13 +490,29 @@ class RelatedIndex:
         return (pool, floor, copy_at, self.days_, self._decay_table(settings),
                 settings.k, copy_at, self._theme_arguments(settings), buffers.scores, buffers.dense)
 
+    def set_theme_projection(self, projection: np.ndarray | None) -> None:
+        """How a new text gets its theme: a (terms × theme dimensions) array, the
+        transpose of the LSA components the themes were made with (``None``: new texts
+        get none unless given). Not saved with the index: the model holds the LSA and sets
+        it. The array is used as it is, not copied."""
+        if projection is not None:
+            projection = np.asarray(projection, dtype=np.float32)
+            if self.themes_ is None or projection.shape != (self.shape_[1], self.themes_.shape[1]):
+                raise ValueError(f"expected a projection of shape ({self.shape_[1]}, "
+                                 f"{None if self.themes_ is None else self.themes_.shape[1]}), "
+                                 f"got {projection.shape}")
+            projection = np.ascontiguousarray(projection)
+        self.theme_projection_ = projection
+
     def _theme_arguments(self, settings: RelatedSettings) -> tuple:
-        """``(themes, scales, weight, below, pool)`` for the scoring steps (see
-        :func:`recsys.scoring.ranked` and :func:`recsys.scoring.related_query`)."""
+        """``(themes, scales, weight, below, pool, projection)`` for the scoring steps
+        (see :func:`recsys.scoring.ranked` and :func:`recsys.scoring.related_query`)."""
         if self.themes_ is None or settings.theme_weight == 0:
             return scoring.NO_THEMES
+        projection = self.theme_projection_
         return (self.themes_, self.theme_scales_, float(settings.theme_weight),
-                float(settings.theme_below), int(settings.theme_pool))
+                float(settings.theme_below), int(settings.theme_pool),
+                scoring.NO_THEMES[5] if projection is None else projection)
 
     def _row_theme(self, row: int, settings: RelatedSettings) -> np.ndarray:
         """An archived article's theme as a query's (empty: no theme mixing)."""
@@ -531,10 +555,13 @@ class RelatedIndex:
         cands = self._ops.gather_candidates(*gather, pool, buffers.scores)
         themes = self._theme_arguments(settings)
         _, floor, copy_at = _cutoffs(settings)
-        if themes[4] > pool and len(query_theme) and scoring.no_close_match(
-                *self._rows, cands, terms, np.asarray(weights, dtype=np.float64), buffers.dense,
-                floor, copy_at, themes[3]):
-            cands = self._ops.gather_candidates(*gather, themes[4], buffers.scores)
+        exact_weights = np.asarray(weights, dtype=np.float64)
+        if themes[2] > 0 and (len(query_theme) or len(themes[5])) and self._ops.no_close_match(
+                *self._rows, cands, terms, exact_weights, buffers.dense, floor, copy_at, themes[3]):
+            if not len(query_theme):  # as the compiled query does (see related_query)
+                query_theme = self._ops.projected_theme(themes[5], terms, exact_weights)
+            if themes[4] > pool:
+                cands = self._ops.gather_candidates(*gather, themes[4], buffers.scores)
         return self._finish(terms, weights, row, day, cands, settings, rules, query_theme)
 
     def raw_scores(self, vector: sp.csr_matrix) -> np.ndarray:
@@ -685,7 +712,7 @@ class RelatedIndex:
         index.ids_ = np.array(arrays["ids"], dtype=object)
         index.days_ = np.asarray(arrays["days"], dtype=np.int32)
         index.topics_ = np.asarray(arrays["topics"], dtype=np.int8)
-        index.themes_, index.theme_scales_ = None, None
+        index.themes_, index.theme_scales_, index.theme_projection_ = None, None, None
         if "themes" in arrays:
             index.themes_ = np.ascontiguousarray(arrays["themes"], dtype=np.int8)
             index.theme_scales_ = np.ascontiguousarray(arrays["theme_scales"], dtype=np.float32)

@@ -14,6 +14,7 @@ import recsys
 from recsys import BundleError, NewsModel, kernels, load_bundle, scoring
 
 ROOT = Path(__file__).resolve().parents[1]
+NO_PROJECTION = scoring.NO_THEMES[5]
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +99,12 @@ def test_exact_scores_and_copy_detection_are_identical(arrays) -> None:
                 scoring.first_distinct(*rows, cands, 10, threshold, dense))
         np.testing.assert_array_equal(kernels.row_similarities(*rows, cands[:8], dense),
                                       scoring.row_similarities(*rows, cands[:8], dense))
+        best = a[a < 0.8].max(initial=0.0)
+        for below in (best / 2, best + 1e-9, 1.0):  # no close match: the best kept is under
+            assert kernels.no_close_match(*rows, cands, terms, weights.astype(np.float64), dense,
+                                          1e-9, 0.8, below) == (0 < best < below)
+            assert scoring.no_close_match(*rows, cands, terms, weights.astype(np.float64), dense,
+                                          1e-9, 0.8, below) == (0 < best < below)
     assert not dense.any()
 
 
@@ -119,8 +126,8 @@ def test_finishing_is_identical_and_ranks_by_decayed_exact_score(arrays, model: 
                 (30.0, 1.0, 1e-9, 0.8, 10, scoring.NO_THEMES),
                 (180.0, 0.85, 0.05, 0.8, 4, scoring.NO_THEMES),
                 (7.0, 0.5, 1e-9, 0.5, 25, scoring.NO_THEMES),
-                (None, 1.0, 1e-9, np.inf, 10, (*index_themes, 0.15, 1.0, 0)),  # always mixed
-                (180.0, 0.85, 1e-9, 0.8, 10, (*index_themes, 0.5, 0.3, 0))):
+                (None, 1.0, 1e-9, np.inf, 10, (*index_themes, 0.15, 1.0, 0, NO_PROJECTION)),
+                (180.0, 0.85, 1e-9, 0.8, 10, (*index_themes, 0.5, 0.3, 0, NO_PROJECTION))):
             span = int(days.max() - days[days != scoring.NO_DATE].min()) + 1
             decay = (np.empty(0) if half_life is None
                      else scoring.decay_table(half_life, span, undated))
@@ -158,7 +165,7 @@ def test_batch_kernel_is_identical_and_equals_one_query_per_row(arrays, model: N
     picked = np.arange(0, n, 3)
     args = (*rows, *postings, common, picked, 50, 1e-9, 0.8, index.days_, decay, 10, 0.8)
     # Themes mixed into every list here (below 1), so that the comparison covers them.
-    themes = (index.themes_, index.theme_scales_, 0.15, 1.0, 300)
+    themes = (index.themes_, index.theme_scales_, 0.15, 1.0, 300, NO_PROJECTION)
     for batch_themes in (scoring.NO_THEMES, themes):
         compiled = kernels.related_rows(*args, batch_themes, np.zeros(n, dtype=np.float32),
                                         np.zeros(n_terms))
@@ -231,3 +238,16 @@ def test_lazy_load_still_verifies_the_pickle_before_unpickling(bundle: Path, tmp
     assert len(lazy.related(recsys.load_bundle(bundle).archive["ids"][0], k=3).ids) == 3
     with pytest.raises(BundleError, match=r"model\.joblib: checksum mismatch"):
         lazy.classify(["نص"])
+
+
+def test_a_new_texts_theme_is_projected_alike(model: NewsModel, corpus: list) -> None:
+    """The compiled and NumPy projections agree to the bit, and match the topic features'
+    themes (computed in float32 by SciPy) to float32 precision."""
+    projection = model.topic_features.theme_projection()
+    for article in corpus[::40]:
+        vector = model.vectorizer.transform([article])
+        terms, weights = vector.indices, vector.data.astype(np.float64)
+        compiled = kernels.projected_theme(projection, terms, weights)
+        np.testing.assert_array_equal(compiled, scoring.projected_theme(projection, terms, weights))
+        np.testing.assert_allclose(compiled, model.topic_features.themes(vector)[0], atol=1e-5)
+    assert len(kernels.projected_theme(projection, terms[:0], weights[:0])) == 0
