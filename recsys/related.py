@@ -722,19 +722,22 @@ class RelatedIndex:
 
 def _quantized_themes(themes: Any, n_rows: int, width: int | None = None,
                       ) -> tuple[np.ndarray, np.ndarray]:
-    """Themes as unit rows in 8 bits: ``int8`` rows and a scale each (``row * scale`` is
-    the unit row to within half a step, 1/254 of its largest value). 100 dimensions then
-    take 6 MB at 60k articles instead of 24, and the ranking measured the same."""
-    themes = np.asarray(themes, dtype=np.float64)
+    """Themes (rows of any length) as unit rows in 8 bits: ``int8`` rows and a scale each
+    (``row * scale`` is the unit row to within half a step, 1/254 of its largest value).
+    100 dimensions then take 6 MB at 60k articles instead of 24, and the ranking measured
+    the same. In float32 and without normalising first (the length only enters the
+    scale): 0.05 s at 60k articles, against 0.15-0.55 s in float64."""
+    themes = np.asarray(themes, dtype=np.float32)
     if themes.ndim != 2 or themes.shape[0] != n_rows or (width is not None and themes.shape[1] != width):
         raise ValueError(f"expected themes of shape ({n_rows}, {width if width is not None else 'd'}), "
                          f"got {themes.shape}")
-    norms = np.linalg.norm(themes, axis=1, keepdims=True)
-    unit = np.divide(themes, norms, out=np.zeros_like(themes), where=norms > 0)
-    top = np.abs(unit).max(axis=1, initial=0.0)
-    scales = top / 127
-    steps = np.divide(unit, scales[:, None], out=np.zeros_like(unit), where=scales[:, None] > 0)
-    return np.rint(steps).astype(np.int8), scales.astype(np.float32)
+    top = np.maximum(themes.max(axis=1, initial=0.0), -themes.min(axis=1, initial=0.0))
+    norms = np.sqrt(np.einsum("ij,ij->i", themes, themes))
+    live = top > 0
+    steps = themes * np.divide(127, top, out=np.zeros_like(top), where=live)[:, None]
+    np.rint(steps, out=steps)
+    scales = np.divide(top, norms * 127, out=np.zeros_like(top), where=live)
+    return steps.astype(np.int8), scales
 
 
 def _row_of(ids: np.ndarray) -> dict[str, int]:
