@@ -124,7 +124,8 @@ class RelatedSettings:
         (60,502 articles) 0.15 lifted nDCG@10 from 0.840 to 0.850, and on the 10-item
         lists readers see from 0.758 to 0.782 (P@5 unchanged); the claim groups moved by
         under 0.001. About a quarter of real articles have no close match; their queries
-        take 0.3 ms more. See ``training/READING.md``.
+        gather twice (by-id p50 0.29 → 0.38 ms at 60k articles). See
+        ``training/READING.md``.
     theme_below : float
         The best cosine under which a query has no close match (see ``theme_weight``).
         Mixing themes into every list lifted the graded judgments as much but cost the
