@@ -355,8 +355,9 @@ class NewsModel:
         X = self.vectorizer.transform(articles)
         predicted = self.classifier.predict(self.topic_features.transform(articles))
         topics = [a.topic or str(p) for a, p in zip(articles, predicted)]
+        themes = self.topic_features.themes(X) if self.index.themes_ is not None else None
         self.index.add(X, [a.id for a in articles], dates=[a.date for a in articles], topics=topics,
-                       themes=self.topic_features.themes(X) if self.index.themes_ is not None else None)
+                       themes=themes)
         table = self._archive_table(articles, topics)
         for name, column in table.items():
             self.archive[name].extend(column)

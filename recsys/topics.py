@@ -100,7 +100,7 @@ class TopicFeatures(TransformerMixin, BaseEstimator):
             self.lsa_ = TruncatedSVD(n_components, n_iter=self.lsa_iterations,
                                      random_state=0).fit(archive_matrix[np.sort(rows)])
             # float32: half the bundle. Term-major in memory (Fortran order), so that one
-            # article's terms are adjacent rows of ``components_.T`` (see ``themes``).
+            # article's terms are adjacent rows of ``components_.T`` (``theme_projection``).
             self.lsa_.components_ = np.asfortranarray(self.lsa_.components_, dtype=np.float32)
         return self
 
