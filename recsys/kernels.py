@@ -259,6 +259,14 @@ def finish_plain(indptr, indices, data, cands, terms, weights, dense, floor, cop
     :func:`recsys.scoring.finish_plain` returns, to the last bit. In Python between
     kernels these steps cost a fifth of a query."""
     raw = exact_scores(indptr, indices, data, cands, terms, weights, dense)
+    return _finish_scored(indptr, indices, data, cands, raw, dense, floor, copy_at, days, day,
+                          decay, k, threshold, themes, query_theme)
+
+
+@njit(**_JIT)
+def _finish_scored(indptr, indices, data, cands, raw, dense, floor, copy_at, days, day, decay,
+                   k, threshold, themes, query_theme):
+    """:func:`finish_plain` once the candidates' exact cosines ``raw`` are known."""
     kept = np.empty(cands.shape[0], dtype=np.int64)
     scores = np.empty(cands.shape[0], dtype=np.float64)
     n = 0
@@ -314,16 +322,17 @@ def related_query(indptr, indices, data, postings_indptr, postings_indices, post
     cands = gather_candidates(postings_indptr, postings_indices, postings_data, gather_terms,
                               gather_weights, exclude, pool, scores)
     exact_weights = weights.astype(np.float64)
+    raw = exact_scores(indptr, indices, data, cands, terms, exact_weights, dense)
     if (themes[2] > 0.0 and (query_theme.shape[0] > 0 or themes[5].shape[0] > 0)
-            and no_close_match(indptr, indices, data, cands, terms, exact_weights, dense, floor,
-                               copy_at, themes[3])):
+            and _best_kept_under(raw, floor, copy_at, themes[3])):
         if query_theme.shape[0] == 0:
             query_theme = projected_theme(themes[5], terms, exact_weights)
         if themes[4] > pool:
             cands = gather_candidates(postings_indptr, postings_indices, postings_data,
                                       gather_terms, gather_weights, exclude, themes[4], scores)
-    return finish_plain(indptr, indices, data, cands, terms, exact_weights, dense,
-                        floor, copy_at, days, day, decay, k, threshold, themes, query_theme)
+            raw = exact_scores(indptr, indices, data, cands, terms, exact_weights, dense)
+    return _finish_scored(indptr, indices, data, cands, raw, dense, floor, copy_at, days, day,
+                          decay, k, threshold, themes, query_theme)
 
 
 @njit(**_JIT)
@@ -345,7 +354,14 @@ def projected_theme(projection, terms, weights):
 @njit(**_JIT)
 def no_close_match(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, below):
     """See :func:`recsys.scoring.no_close_match`."""
-    raw = exact_scores(indptr, indices, data, cands, terms, weights, dense)
+    return _best_kept_under(exact_scores(indptr, indices, data, cands, terms, weights, dense),
+                            floor, copy_at, below)
+
+
+@njit(**_JIT)
+def _best_kept_under(raw, floor, copy_at, below):
+    """Whether the best of the cosines ``raw`` from ``floor`` and under ``copy_at`` is
+    under ``below`` (none: no)."""
     best, found = 0.0, False
     for i in range(raw.shape[0]):
         if raw[i] >= floor and raw[i] < copy_at and (not found or raw[i] > best):
