@@ -18,8 +18,7 @@ import numpy as np
 __all__ = ["gather_candidates", "exact_scores", "first_distinct", "row_similarities",
            "ranked", "finish_plain", "related_query", "related_rows", "decay_table",
            "theme_similarities", "row_theme", "projected_theme", "no_close_match", "NO_THEMES",
-           "BIN_SHIFT",
-           "LOWEST_BIN", "N_BINS", "NO_DATE", "score_bins"]
+           "BIN_SHIFT", "LOWEST_BIN", "N_BINS", "NO_DATE", "score_bins"]
 
 NO_DATE = np.iinfo(np.int32).min
 """Day number stored for articles without a date."""
@@ -120,8 +119,9 @@ def ranked(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, 
     same, but a new text dated today over an older archive keeps readable scores instead
     of all of them shrinking towards zero.
 
-    ``themes`` is ``(theme rows, their scales, weight, below, pool, projection)``: when the best cosine left
-    is under ``below`` (the query has no close match), each cosine first becomes
+    ``themes`` is ``(theme rows, their scales, weight, below, pool, projection)``: when
+    the best cosine left is under ``below`` (the query has no close match), each cosine
+    first becomes
     ``(1 - weight) * cosine + weight * theme similarity`` (:func:`theme_similarities`
     with ``query_theme``; an empty ``query_theme`` or a weight of 0 leaves cosines as
     they are)."""

@@ -48,16 +48,14 @@ VARIANTS = [  # (label, ArticleVectorizer params, related-list settings)
 ]
 
 
-def topics_cv(vectorizer: ArticleVectorizer, X: sp.csr_matrix,
-              ) -> tuple[float, float, list[float], tuple[float, float]]:
+def topics_cv(features: TopicFeatures) -> tuple[float, float, list[float], tuple[float, float]]:
     """Cross-validated macro-F1 (mean, std, pooled per-topic F1), and the macro-F1 and
     prisoners F1 on all of ``topics_dev`` of the classifier trained on the default corpus
     alone over the same archive features: what ``recsys train`` on an archive without
-    labelled articles gives a site."""
+    labelled articles gives a site. ``features``: fitted on the archive."""
     labelled = E.corpus("topics_dev")
     y = np.array([a.topic for a in labelled], dtype=object)
     extra = E.default_articles()
-    features = TopicFeatures().fit_prefit(vectorizer, X)
     F, F_extra = features.transform(labelled), features.transform(extra)
     y_extra = [a.topic for a in extra]
     predicted = np.empty(len(y), dtype=object)
@@ -83,11 +81,6 @@ def shipped_corpus_topics() -> tuple[float, float, int]:
     predicted = [p.topic for p in recsys.NewsModel.train(shipped).classify(labelled)]
     per_topic = f1_score(y, predicted, average=None, labels=list(recsys.TOPICS))
     return float(f1_score(y, predicted, average="macro")), float(per_topic[1]), len(shipped)
-
-
-def themes_of(vectorizer: ArticleVectorizer, X: sp.csr_matrix) -> np.ndarray | None:
-    """The articles' themes, as ``NewsModel.train`` gives its index."""
-    return TopicFeatures().fit_prefit(vectorizer, X).themes(X)
 
 
 def lists(X: sp.csr_matrix, articles: list, queries: list[str], themes: np.ndarray | None = None,
@@ -123,15 +116,19 @@ def main(argv: list[str] | None = None) -> int:
             # randomized LSA (topic features, themes) depends.
             Xf, Xa = (v.fit_transform_lead(a, TopicFeatures().body_chars)[0]
                       for v, a in ((vf, factcheck), (va, archive)))
-            fitted[key] = (Xf, themes_of(vf, Xf), va, Xa, themes_of(va, Xa))
-        Xf, themes_f, va, Xa, themes_a = fitted[key]
+            # One LSA per index, as NewsModel.train fits it: the topic features and the
+            # themes of the index come from it.
+            features_a = TopicFeatures().fit_prefit(va, Xa)
+            fitted[key] = (Xf, TopicFeatures().fit_prefit(vf, Xf).themes(Xf), features_a, Xa,
+                           features_a.themes(Xa))
+        Xf, themes_f, features_a, Xa, themes_a = fitted[key]
         E.say(f"scoring {label}")
         cf = related_metrics(lists(Xf, factcheck, claims, themes_f, **settings),
                              {q: gold[q] for q in claims})
         both = lists(Xa, archive, claims + sorted(judged), themes_a, **settings)
         ca = related_metrics(both, {q: gold[q] for q in claims})
         graded = graded_metrics(both, judged, ks=(5, 10))
-        topics = topics_cv(va, Xa) if not settings else None
+        topics = topics_cv(features_a) if not settings else None
         rows.append((label, cf, ca, graded, topics))
     E.say("training on the shipped default corpus alone")
     macro, prisoners, n_shipped = shipped_corpus_topics()
