@@ -53,9 +53,15 @@ def test_train_on_given_corpus_with_labels(tmp_path: Path) -> None:
     out = tmp_path / "m"
     result = invoke("train", "--corpus", corpus, "--labels", labels, "--out", out)
     assert result.exit_code == 0, result.output
-    assert "trained on 4 articles (4 labelled from archive" in result.stdout
+    assert "trained on 4 articles (4 labelled: combat 1, prisoners 1" in result.stdout
     unlabelled = invoke("train", "--corpus", corpus, "--out", tmp_path / "m2")
-    assert "labelled from default corpus" in unlabelled.stdout
+    assert "trained on 4 articles, none labelled: the topics are learnt from the default corpus" \
+        in unlabelled.stdout
+    # The written corpus's own cross-validation is not what real news will score.
+    assert "on the default corpus's written articles; real news scores lower" in unlabelled.stdout
+    shipped = invoke("train", "--out", tmp_path / "m3")
+    assert shipped.exit_code == 0, shipped.output
+    assert "on the default corpus's written articles; real news scores lower" in shipped.stdout
 
 
 def test_recommend_by_id_json(trained: Path) -> None:
