@@ -13,8 +13,9 @@ import contextlib
 import itertools
 import uuid
 import warnings
-from dataclasses import fields
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,8 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.utils.validation import check_is_fitted
 
 from . import counting
-from .arabic import MAX_KNOWN_WORDS, WordAnalysis, clean, normalize_letters, raw_words, strip_html
+from .arabic import (MAX_KNOWN_WORDS, WordAnalysis, clean, display_key, normalize_letters,
+                     raw_words, strip_html)
 from .boilerplate import BodyCleaner, learn_lines, learn_site_runs, site_of
 from .corpus import Article
 from .counting import CountedArticle, Prepare, Share, WordCounter, lead_end, lead_of, loaded
@@ -722,6 +724,23 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         known = counts != 0
         counts[known] = self._tfidf(counts[known], columns[known])
         return counts
+
+    def written_forms(self, text: str) -> dict[int, str]:
+        """The word columns of ``text``'s terms, each with the word ``text`` writes it as
+        most often (the most readable among equals, as :attr:`display_terms_` picks):
+        explanations in the article's own words. :attr:`display_terms_` holds one
+        spelling per term for the whole archive, and light stemming joins words an editor
+        would not (مكان "place", مكة "Mecca" and مكون "component" are all the term مك)."""
+        _check_fitted(self, "words_")
+        analyzer, vocabulary = self.words_.analyzer, self.words_.vocabulary_
+        counts = Counter(analyzer.raw_words(text))
+        best: dict[int, tuple] = {}
+        for word, terms in zip(counts, analyzer.terms_of(list(counts))):
+            column = vocabulary.get(terms[0], -1) if len(terms) == 1 else -1  # not glued words
+            key = (-counts[word], *display_key(word))
+            if column >= 0 and (column not in best or key < best[column]):
+                best[column] = key
+        return {column: clean(key[-1]) for column, key in best.items()}
 
     @property
     def n_word_features(self) -> int:

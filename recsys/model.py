@@ -319,14 +319,22 @@ class NewsModel:
 
     def explain(self, query: str | ArticleLike, related_ids: Sequence[str], n: int = 5) -> list[list[str]]:
         """For each suggestion, the ``n`` shared terms that weigh most in its score, as
-        readable words. ``query`` is an archived id or a new article."""
+        readable words: as the query writes them where it can (a new article's text, an
+        archived one's title: the archive keeps no bodies), else the archive's usual
+        spelling. ``query`` is an archived id or a new article."""
+        from .features import article_fields
+
         if isinstance(query, str) and query in self.index.row_of_:
             vector = self.index.matrix_[self.index.row(query)]
+            text = self.article(query)["title"]
         else:
             vector = self.vectorizer.transform([query])
+            text = "\n".join(field[0] for field in article_fields([query]))
+        written = self.vectorizer.written_forms(text)
         words = self.vectorizer.display_terms_
         limit = self.vectorizer.n_word_features
-        return [[str(words[c]) for c in self.index.shared_terms(vector, rid, n, max_column=limit)]
+        return [[written.get(c) or str(words[c])
+                 for c in self.index.shared_terms(vector, rid, n, max_column=limit)]
                 for rid in related_ids]
 
     # -- archive -----------------------------------------------------------------------------

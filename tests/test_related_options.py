@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from cli import app
 from recsys import Article, NewsModel, RelatedIndex, load_bundle
+from recsys.arabic import raw_words
 from recsys.features import unit_rows
 
 runner = CliRunner()
@@ -115,6 +116,23 @@ def test_explanations_are_readable_shared_words(model: NewsModel) -> None:
     assert len(terms) == 3 and all(1 <= len(t) <= 5 for t in terms)
     assert "أريحا" in terms[0]                      # the town, spelt as written, not "اريح"
     assert all(word.strip() for t in terms for word in t)
+
+
+def test_explanations_of_a_new_text_are_in_its_own_words(model: NewsModel) -> None:
+    # An editor's draft is explained with the words it writes, not the archive's usual
+    # spelling of each term (its shortest: "قذائف" where the draft says "القذائف").
+    draft = Article("draft", "القذائف تسقط على أحياء المدينة",
+                    "سقطت القذائف صباح اليوم على أحياء المدينة الشرقية، وأصيب عدد من "
+                    "المدنيين بجروح. وقال مسعفون إن القذائف أصابت منازل المدنيين ومدرسة "
+                    "في الحي، وإن فرق الإسعاف نقلت الجرحى إلى المستشفى.")
+    related = model.related_to(draft, k=3)
+    terms = model.explain(draft, related.ids)
+    assert len(terms) == 3 and all(terms)
+    written = set(raw_words(draft.title + " " + draft.body))
+    assert all(word in written for words in terms for word in words), terms
+    assert "القذائف" in terms[0] + terms[1] + terms[2]
+    archive_spelling = model.vectorizer.display_terms_[model.vectorizer.words_.vocabulary_["قذائف"]]
+    assert archive_spelling == "قذائف"
 
 
 def test_options_survive_save_and_load(model: NewsModel, bundle: Path) -> None:
