@@ -320,8 +320,9 @@ class NewsModel:
     def explain(self, query: str | ArticleLike, related_ids: Sequence[str], n: int = 5) -> list[list[str]]:
         """For each suggestion, the ``n`` shared terms that weigh most in its score, as
         readable words: as the query writes them where it can (a new article's text, an
-        archived one's title: the archive keeps no bodies), else the archive's usual
-        spelling. ``query`` is an archived id or a new article."""
+        archived one's title: the archive keeps no bodies), else as the suggestion's title
+        does, else in the archive's usual spelling. ``query`` is an archived id or a new
+        article."""
         from .features import article_fields
 
         if isinstance(query, str) and query in self.index.row_of_:
@@ -333,9 +334,14 @@ class NewsModel:
         written = self.vectorizer.written_forms(text)
         words = self.vectorizer.display_terms_
         limit = self.vectorizer.n_word_features
-        return [[written.get(c) or str(words[c])
-                 for c in self.index.shared_terms(vector, rid, n, max_column=limit)]
-                for rid in related_ids]
+        explained = []
+        for rid in related_ids:
+            columns = self.index.shared_terms(vector, rid, n, max_column=limit)
+            # Next best: as the suggestion's title, printed beside them, writes them.
+            theirs = (self.vectorizer.written_forms(self.article(rid)["title"])
+                      if any(c not in written for c in columns) else {})
+            explained.append([written.get(c) or theirs.get(c) or str(words[c]) for c in columns])
+        return explained
 
     # -- archive -----------------------------------------------------------------------------
 

@@ -116,6 +116,14 @@ def test_explanations_are_readable_shared_words(model: NewsModel) -> None:
     assert len(terms) == 3 and all(1 <= len(t) <= 5 for t in terms)
     assert "أريحا" in terms[0]                      # the town, spelt as written, not "اريح"
     assert all(word.strip() for t in terms for word in t)
+    # Words the query's title lacks are shown as the suggestion's title writes them.
+    query_title = set(raw_words(model.article("cmb-001")["title"]))
+    usual = set(model.vectorizer.display_terms_)
+    from_titles = [word for rid, words in zip(related.ids, terms) for word in words
+                   if word not in query_title and word not in usual]
+    assert from_titles
+    assert all(any(word in raw_words(model.article(rid)["title"]) for rid in related.ids)
+               for word in from_titles)
 
 
 def test_explanations_of_a_new_text_are_in_its_own_words(model: NewsModel) -> None:
