@@ -112,3 +112,17 @@ def test_topic_features_are_the_same_on_several_threads(model: NewsModel, corpus
         assert ours.shape == reference.shape and ours.nnz > rows.nnz
         for part in ("indptr", "indices", "data"):
             assert np.array_equal(getattr(ours, part), getattr(reference, part))
+
+
+def test_low_confidence_flags_where_the_errors_are_on_real_news() -> None:
+    """A model a fresh clone trains (the default corpus alone), on all of topics_dev: the
+    low-confidence flag marks a manageable share of the articles and holds a good part of
+    the errors, so that an editor who checks the flagged ones finds them."""
+    articles = recsys.read_articles(shared_file("topics_dev.jsonl.gz")).articles
+    predictions = NewsModel.train(recsys.read_articles(recsys.default_corpus_path()).articles
+                                  ).classify(articles)
+    flagged = np.array([p.low_confidence for p in predictions])
+    right = np.array([p.topic == a.topic for p, a in zip(predictions, articles)])
+    assert 0.1 <= flagged.mean() <= 0.35, flagged.mean()
+    assert (flagged & ~right).sum() >= 0.35 * (~right).sum()
+    assert right[flagged].mean() <= right[~flagged].mean() - 0.15
