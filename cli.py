@@ -153,7 +153,7 @@ def train(
     version = model.save(str(out))
     counts = model.info["counts"]
     metrics = model.info["metrics"]
-    written = not counts["labelled"] or (corpus is None and labels is None)  # the written corpus alone
+    written = not counts["labelled"] or (corpus is None and labels is None)  # default corpus alone
     if counts["labelled"]:
         by_topic = ", ".join(f"{t} {n}" for t, n in counts["labelled_by_topic"].items())
         typer.echo(f"trained on {counts['archive']:,} articles ({counts['labelled']:,} labelled: "

@@ -330,7 +330,8 @@ class NewsModel:
             text = self.article(query)["title"]
         else:
             vector = self.vectorizer.transform([query])
-            text = "\n".join(field[0] for field in article_fields([query]))
+            (title,), (body,) = article_fields([query])
+            text = f"{title}\n{body}"
         written = self.vectorizer.written_forms(text)
         words = self.vectorizer.display_terms_
         limit = self.vectorizer.n_word_features
