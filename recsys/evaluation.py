@@ -26,6 +26,7 @@ from .errors import CorpusError
 
 __all__ = [
     "topic_metrics",
+    "flag_metrics",
     "precision_at_k",
     "recall_at_k",
     "ndcg_at_k",
@@ -59,6 +60,25 @@ def topic_metrics(y_true: Sequence[str], y_pred: Sequence[str]) -> dict[str, Any
         "confusion": confusion_matrix(y_true, y_pred, labels=list(TOPICS)).tolist(),
         "labels": list(TOPICS),
     }
+
+
+def flag_metrics(y_true: Sequence[str], y_pred: Sequence[str], flagged: Sequence[bool]) -> dict[str, Any]:
+    """How well the low-confidence flag marks the errors: the share of predictions
+    flagged, the accuracy of the flagged and of the other ones, and the share of the
+    errors that are flagged (``nan`` where there is nothing to count).
+
+    >>> flag_metrics(["combat", "other", "other", "combat"], ["combat", "combat", "other", "other"],
+    ...              [False, True, False, True])["errors_flagged"]
+    1.0
+    """
+    right = np.asarray(y_true, dtype=object) == np.asarray(y_pred, dtype=object)
+    flagged = np.asarray(flagged, dtype=bool)
+
+    def share(values: np.ndarray) -> float:
+        return float(values.mean()) if len(values) else float("nan")
+
+    return {"share": share(flagged), "accuracy_flagged": share(right[flagged]),
+            "accuracy_unflagged": share(right[~flagged]), "errors_flagged": share(flagged[~right])}
 
 
 # --- ranked lists -------------------------------------------------------------------------------
@@ -255,8 +275,10 @@ def evaluate_model(model: Any, *, labelled: Sequence[Any] = (),
     report: dict[str, Any] = {}
     if labelled:
         predictions = model.classify(list(labelled))
-        report["topics"] = topic_metrics([a.topic for a in labelled], [p.topic for p in predictions])
-        report["topics"]["low_confidence_share"] = float(np.mean([p.low_confidence for p in predictions]))
+        y_true, y_pred = [a.topic for a in labelled], [p.topic for p in predictions]
+        report["topics"] = topic_metrics(y_true, y_pred)
+        report["topics"]["low_confidence"] = flag_metrics(y_true, y_pred,
+                                                          [p.low_confidence for p in predictions])
     archived = set(model.archive["ids"])
     for name, gold in (("related", groups), ("graded", graded)):
         if not gold:

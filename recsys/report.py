@@ -27,6 +27,8 @@ def format_report(report: dict[str, Any]) -> str:
         for topic, m in topics["per_topic"].items():
             lines.append(f"  {topic:<13} P {m['precision']:.3f}  R {m['recall']:.3f}  "
                          f"F1 {m['f1']:.3f}  n {m['support']}")
+        if "low_confidence" in topics:
+            lines.append(f"  {'flagged':<13} {_flags(topics['low_confidence'])}")
     related = report.get("related")
     if related:
         lines.append(f"related lists  queries {related['queries']:<3} P@5 {related['p@5']:.3f}  "
@@ -37,6 +39,13 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(f"graded lists   queries {graded['queries']:<3} P@5 {graded['p@5']:.3f}  "
                      f"nDCG@10 {graded['ndcg@10']:.3f}" + _missing(graded))
     return "\n".join(lines) if lines else "nothing to evaluate: give --labels or --related-gold"
+
+
+def _flags(flags: dict[str, float]) -> str:
+    """The low-confidence flag's figures in a sentence."""
+    return (f"{flags['share']:.1%} low-confidence, right {flags['accuracy_flagged']:.3f} "
+            f"(the others {flags['accuracy_unflagged']:.3f}); {flags['errors_flagged']:.1%} "
+            "of the errors")
 
 
 def _missing(metrics: dict[str, Any]) -> str:
@@ -56,6 +65,8 @@ def _markdown(report: dict[str, Any], model_info: dict[str, Any]) -> str:
                 "| topic | precision | recall | F1 | support |", "|---|---|---|---|---|"]
         out += [f"| {t} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |"
                 for t, m in topics["per_topic"].items()]
+        if "low_confidence" in topics:
+            out += ["", f"Flagged: {_flags(topics['low_confidence'])}."]
         out += ["", "Confusion matrix (rows true, columns predicted):", "",
                 "| | " + " | ".join(topics["labels"]) + " |",
                 "|---|" + "---|" * len(topics["labels"])]

@@ -12,8 +12,9 @@ from sklearn.metrics import f1_score, ndcg_score
 from typer.testing import CliRunner
 
 from cli import app
-from recsys.evaluation import (graded_metrics, ndcg_at_k, precision_at_k, read_gold, read_related_gold,
-                               reciprocal_rank, recall_at_k, related_metrics, topic_metrics)
+from recsys.evaluation import (flag_metrics, graded_metrics, ndcg_at_k, precision_at_k, read_gold,
+                               read_related_gold, reciprocal_rank, recall_at_k, related_metrics,
+                               topic_metrics)
 
 runner = CliRunner()
 
@@ -26,6 +27,17 @@ def test_topic_metrics_match_sklearn() -> None:
     assert m["accuracy"] == pytest.approx(4 / 7)
     assert m["per_topic"]["combat"]["precision"] == pytest.approx(0.5)
     assert m["confusion"][0] == [1, 0, 0, 1]  # combat row: one right, one called other
+
+
+def test_flag_metrics_by_hand() -> None:
+    y_true = ["combat", "other", "other", "prisoners", "combat"]
+    y_pred = ["combat", "combat", "other", "other", "combat"]   # two errors
+    flags = flag_metrics(y_true, y_pred, [False, True, True, False, False])
+    assert flags["share"] == pytest.approx(2 / 5)
+    assert flags["accuracy_flagged"] == pytest.approx(1 / 2)    # "other" right, "combat" not
+    assert flags["accuracy_unflagged"] == pytest.approx(2 / 3)  # "other" for prisoners wrong
+    assert flags["errors_flagged"] == pytest.approx(1 / 2)
+    assert math.isnan(flag_metrics(["other"], ["other"], [False])["errors_flagged"])
 
 
 def test_ranking_metrics_by_hand() -> None:
@@ -96,6 +108,9 @@ def test_evaluate_command_and_report(fixture_model: Path, tmp_path: Path, corpus
     assert "1 gold queries not in the model's archive" in result.stdout
     data = json.loads((report / "report.json").read_text(encoding="utf-8"))
     assert data["topics"]["n"] == len(corpus[::10]) and data["related"]["mrr"] == 1.0
+    flags = data["topics"]["low_confidence"]
+    assert set(flags) == {"share", "accuracy_flagged", "accuracy_unflagged", "errors_flagged"}
+    assert f"{flags['share']:.1%} low-confidence" in result.stdout
     assert "## Topics" in (report / "report.md").read_text(encoding="utf-8")
     for png in ("confusion_matrix.png", "per_topic_f1.png", "ndcg_by_k.png"):
         assert (report / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
