@@ -736,11 +736,13 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         counts = Counter(analyzer.raw_words(text))
         best: dict[int, tuple] = {}
         for word, terms in zip(counts, analyzer.terms_of(list(counts))):
-            column = vocabulary.get(terms[0], -1) if len(terms) == 1 else -1  # not glued words
-            key = (-counts[word], *display_key(word))
+            if len(terms) != 1:  # stop words, glued words
+                continue
+            column, key = vocabulary.get(terms[0], -1), (-counts[word], *display_key(word), terms[0])
             if column >= 0 and (column not in best or key < best[column]):
                 best[column] = key
-        return {column: clean(key[-1]) for column, key in best.items()}
+        return {column: clean(_without_proclitic(key[-2], key[-1], analyzer))
+                for column, key in best.items()}
 
     @property
     def n_word_features(self) -> int:
@@ -754,6 +756,18 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         if self.char_ngrams:
             names = np.concatenate([names, "char:" + self.chars_.get_feature_names_out()])
         return names
+
+
+_PROCLITICS = "وفبلك"  # and, so, with, for, like: one letter glued to the next word
+
+
+def _without_proclitic(word: str, term: str, analyzer: ArabicAnalyzer) -> str:
+    """``word`` without a leading one-letter conjunction or preposition, when the rest is
+    still a word of ``term`` ("ونزوح" → "نزوح"; "بغداد" stays, "غداد" being another term)."""
+    rest = word[1:]
+    if word[:1] in _PROCLITICS and len(rest) >= 3 and analyzer.terms(rest) == (term,):
+        return rest
+    return word
 
 
 def _char_text(text: str) -> str:
