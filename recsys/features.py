@@ -738,10 +738,10 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         for word, terms in zip(counts, analyzer.terms_of(list(counts))):
             if len(terms) != 1:  # stop words, glued words
                 continue
-            column, key = vocabulary.get(terms[0], -1), (-counts[word], *display_key(word), terms[0])
+            column, key = vocabulary.get(terms[0], -1), (-counts[word], *display_key(word))
             if column >= 0 and (column not in best or key < best[column]):
                 best[column] = key
-        return {column: clean(_without_proclitic(key[-2], key[-1], analyzer))
+        return {column: clean(_without_proclitic(key[-1], self.words_.terms_[column], analyzer))
                 for column, key in best.items()}
 
     @property

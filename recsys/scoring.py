@@ -125,7 +125,12 @@ def ranked(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, 
     ``(1 - weight) * cosine + weight * theme similarity`` (:func:`theme_similarities`
     with ``query_theme``; an empty ``query_theme`` or a weight of 0 leaves cosines as
     they are)."""
-    raw = exact_scores(indptr, indices, data, cands, terms, weights, dense)
+    return _ranked_scored(cands, exact_scores(indptr, indices, data, cands, terms, weights, dense),
+                          floor, copy_at, days, day, decay, themes, query_theme)
+
+
+def _ranked_scored(cands, raw, floor, copy_at, days, day, decay, themes, query_theme):
+    """:func:`ranked` once the candidates' exact cosines ``raw`` are known."""
     keep = (raw >= floor) & (raw < copy_at)
     cands, raw = cands[keep], raw[keep]
     theme_rows, scales, weight, below = themes[:4]
@@ -146,8 +151,16 @@ def ranked(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, 
 def finish_plain(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, days,
                  day, decay, k, threshold, themes, query_theme):
     """See :func:`recsys.kernels.finish_plain`."""
-    cands, scores = ranked(indptr, indices, data, cands, terms, weights, dense, floor,
-                           copy_at, days, day, decay, themes, query_theme)
+    raw = exact_scores(indptr, indices, data, cands, terms, weights, dense)
+    return _finish_scored(indptr, indices, data, cands, raw, dense, floor, copy_at, days, day,
+                          decay, k, threshold, themes, query_theme)
+
+
+def _finish_scored(indptr, indices, data, cands, raw, dense, floor, copy_at, days, day, decay,
+                   k, threshold, themes, query_theme):
+    """:func:`finish_plain` once the candidates' exact cosines ``raw`` are known."""
+    cands, scores = _ranked_scored(cands, raw, floor, copy_at, days, day, decay, themes,
+                                   query_theme)
     limit = min(len(cands), max(3 * k, k + 20))
     if threshold == np.inf:
         chosen = np.arange(min(k, limit))
@@ -165,16 +178,17 @@ def related_query(indptr, indices, data, postings_indptr, postings_indices, post
     cands = gather_candidates(postings_indptr, postings_indices, postings_data, *gather,
                               exclude, pool, scores)
     exact_weights = weights.astype(np.float64)
+    raw = exact_scores(indptr, indices, data, cands, terms, exact_weights, dense)
     if (themes[2] > 0 and (len(query_theme) or len(themes[5]))
-            and no_close_match(indptr, indices, data, cands, terms, exact_weights, dense, floor,
-                               copy_at, themes[3])):
+            and _best_kept_under(raw, floor, copy_at, themes[3])):
         if not len(query_theme):
             query_theme = projected_theme(themes[5], terms, exact_weights)
         if themes[4] > pool:
             cands = gather_candidates(postings_indptr, postings_indices, postings_data, *gather,
                                       exclude, themes[4], scores)
-    return finish_plain(indptr, indices, data, cands, terms, exact_weights, dense,
-                        floor, copy_at, days, day, decay, k, threshold, themes, query_theme)
+            raw = exact_scores(indptr, indices, data, cands, terms, exact_weights, dense)
+    return _finish_scored(indptr, indices, data, cands, raw, dense, floor, copy_at, days, day,
+                          decay, k, threshold, themes, query_theme)
 
 
 def projected_theme(projection, terms, weights):
@@ -193,7 +207,13 @@ def no_close_match(indptr, indices, data, cands, terms, weights, dense, floor, c
     """Whether the best exact cosine among ``cands`` (from ``floor``, copies left out) is
     under ``below``: then themes are mixed in, and a query gathers ``pool`` candidates
     of the theme arguments instead (the ones themes lift are often further down)."""
-    raw = exact_scores(indptr, indices, data, cands, terms, weights, dense)
+    return _best_kept_under(exact_scores(indptr, indices, data, cands, terms, weights, dense),
+                            floor, copy_at, below)
+
+
+def _best_kept_under(raw, floor, copy_at, below):
+    """Whether the best of the cosines ``raw`` from ``floor`` and under ``copy_at`` is
+    under ``below`` (none: no)."""
     raw = raw[(raw >= floor) & (raw < copy_at)]
     return bool(len(raw)) and raw.max() < below
 
