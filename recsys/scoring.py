@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["gather_candidates", "exact_scores", "first_distinct", "row_similarities",
+__all__ = ["gather_pools", "exact_scores", "first_distinct", "row_similarities",
            "ranked", "finish_plain", "related_query", "related_rows", "decay_table",
            "theme_similarities", "row_theme", "projected_theme", "no_close_match", "NO_THEMES",
            "BIN_SHIFT", "LOWEST_BIN", "N_BINS", "NO_DATE", "score_bins"]
@@ -58,8 +58,8 @@ def entries(indptr: np.ndarray, majors: np.ndarray) -> tuple[np.ndarray, np.ndar
     return owner, positions
 
 
-def gather_candidates(indptr, indices, data, terms, weights, exclude, pool, scores):
-    """See :func:`recsys.kernels.gather_candidates` (``scores`` gives the row count)."""
+def gather_pools(indptr, indices, data, terms, weights, exclude, pool, wide, scores):
+    """See :func:`recsys.kernels.gather_pools` (``scores`` gives the row count)."""
     owner, positions = entries(indptr, terms)
     products = data[positions] * np.asarray(weights, dtype=np.float32)[owner]
     summed = np.zeros(len(scores), dtype=np.float32)
@@ -69,9 +69,12 @@ def gather_candidates(indptr, indices, data, terms, weights, exclude, pool, scor
     bins = score_bins(summed.view(np.int32))
     counts = np.bincount(bins, minlength=N_BINS)
     from_top = np.cumsum(counts[::-1])[::-1]  # from_top[b] = articles in bins >= b
-    reaching = np.flatnonzero(from_top[2:] >= pool)
-    cut_bin = int(reaching[-1]) + 2 if len(reaching) else 1
-    return np.flatnonzero(bins >= cut_bin)
+
+    def best(wanted: int) -> np.ndarray:
+        reaching = np.flatnonzero(from_top[2:] >= wanted)
+        return np.flatnonzero(bins >= (int(reaching[-1]) + 2 if len(reaching) else 1))
+
+    return best(pool), best(wide)
 
 
 def exact_scores(indptr, indices, data, rows, terms, weights, dense):
@@ -175,8 +178,9 @@ def related_query(indptr, indices, data, postings_indptr, postings_indices, post
     """See :func:`recsys.kernels.related_query`."""
     rare = ~common[terms]
     gather = (terms[rare], weights[rare]) if rare.any() else (terms, weights)
-    cands = gather_candidates(postings_indptr, postings_indices, postings_data, *gather,
-                              exclude, pool, scores)
+    # One accumulation for both pools, as the kernel takes its wide pool from the same scores.
+    cands, wide = gather_pools(postings_indptr, postings_indices, postings_data, *gather, exclude,
+                               pool, max(pool, themes[4]), scores)
     exact_weights = weights.astype(np.float64)
     raw = exact_scores(indptr, indices, data, cands, terms, exact_weights, dense)
     if (themes[2] > 0 and (len(query_theme) or len(themes[5]))
@@ -184,8 +188,7 @@ def related_query(indptr, indices, data, postings_indptr, postings_indices, post
         if not len(query_theme):
             query_theme = projected_theme(themes[5], terms, exact_weights)
         if themes[4] > pool:
-            cands = gather_candidates(postings_indptr, postings_indices, postings_data, *gather,
-                                      exclude, themes[4], scores)
+            cands = wide
             raw = exact_scores(indptr, indices, data, cands, terms, exact_weights, dense)
     return _finish_scored(indptr, indices, data, cands, raw, dense, floor, copy_at, days, day,
                           decay, k, threshold, themes, query_theme)

@@ -84,6 +84,15 @@ def test_settings_are_validated() -> None:
         RelatedSettings().updated(bogus=1)
 
 
+def test_a_misnamed_setting_with_a_list_value_is_named(model: NewsModel) -> None:
+    # A list cannot key the remembered settings; the name is still what the error says.
+    ids = list(model.archive["ids"][:3])
+    with pytest.raises(TypeError, match="unknown related-list setting.*: ids"):
+        model.related(ids[0], ids=ids)
+    with pytest.raises(TypeError, match="unknown related-list setting.*: ids"):
+        list(model.related_batch(ids=ids))
+
+
 def test_unfitted_index_says_what_to_do() -> None:
     with pytest.raises(ValueError, match="not fitted yet"):
         RelatedIndex().similar("a")

@@ -37,10 +37,19 @@ def test_candidates_are_identical(arrays, pool: int) -> None:
     for row in range(0, n, 5):
         terms, weights = _query(rows, row)
         scratch = np.zeros(n, dtype=np.float32)
-        compiled = kernels.gather_candidates(*postings, terms, weights, row, pool, scratch)
+        compiled, wide = kernels.gather_pools(*postings, terms, weights, row, pool, 3 * pool, scratch)
         assert not scratch.any(), "scratch must be left zeroed"
-        reference = scoring.gather_candidates(*postings, terms, weights, row, pool, scratch)
+        reference, reference_wide = scoring.gather_pools(*postings, terms, weights, row, pool,
+                                                         3 * pool, scratch)
         np.testing.assert_array_equal(compiled, reference)
+        np.testing.assert_array_equal(wide, reference_wide)
+        # The narrow pool is the one gathered alone, and part of the wide one.
+        alone, same = kernels.gather_pools(*postings, terms, weights, row, pool, pool, scratch)
+        np.testing.assert_array_equal(compiled, alone)
+        np.testing.assert_array_equal(alone, same)
+        np.testing.assert_array_equal(wide, kernels.gather_pools(
+            *postings, terms, weights, row, 3 * pool, 3 * pool, scratch)[0])
+        assert np.isin(compiled, wide).all()
         assert row not in compiled
         assert len(compiled) >= min(pool, len(reference))
         # They are the best: nothing left out scores above anything kept.
@@ -75,11 +84,15 @@ def test_candidates_on_a_large_archive_are_identical(values: str) -> None:
         terms = np.sort(rng.choice(n_terms, size=40, replace=False)).astype(np.int32)
         weights = rng.random(40).astype(np.float32)
         row = int(rng.integers(n_articles))
-        compiled = kernels.gather_candidates(*postings, terms, weights, row, pool, scratch)
-        assert not scratch.any(), "scratch must be left zeroed"
-        reference = scoring.gather_candidates(*postings, terms, weights, row, pool, scratch)
-        np.testing.assert_array_equal(compiled, reference)
-        assert len(compiled) >= pool
+        for wide in (pool, 6 * pool):
+            compiled, compiled_wide = kernels.gather_pools(*postings, terms, weights, row, pool,
+                                                           wide, scratch)
+            assert not scratch.any(), "scratch must be left zeroed"
+            reference, reference_wide = scoring.gather_pools(*postings, terms, weights, row, pool,
+                                                             wide, scratch)
+            np.testing.assert_array_equal(compiled, reference)
+            np.testing.assert_array_equal(compiled_wide, reference_wide)
+            assert len(compiled) >= pool and np.isin(compiled, compiled_wide).all()
 
 
 def test_exact_scores_and_copy_detection_are_identical(arrays) -> None:
