@@ -728,6 +728,23 @@ def ratio(a: float, b: float) -> str:
     return "n/a" if not b else f"{a / b:.2f}×"
 
 
+def paired_ratios(walls: list[float], base_walls: list[float]) -> str:
+    """Each round's wall ratio, their mean and its 95% interval (Student's t), or "" for
+    fewer than three rounds: the machine's pace drifts, and a round's two steps run
+    minutes apart at most, so the paired ratios measure the speed difference better than
+    either step's fastest run."""
+    if len(walls) < 3 or len(walls) != len(base_walls):
+        return ""
+    import numpy as np
+    from scipy import stats
+
+    ratios = np.array(walls) / np.array(base_walls)
+    half = stats.t.ppf(0.975, len(ratios) - 1) * ratios.std(ddof=1) / np.sqrt(len(ratios))
+    return (", ".join(f"{v:.3f}" for v in ratios) + f"; mean {ratios.mean():.3f} "
+            f"(95% interval {ratios.mean() - half:.3f}-{ratios.mean() + half:.3f}), "
+            f"{int((ratios < 1).sum())} of {len(ratios)} rounds under 1")
+
+
 def slope(xs: list[float], ys: list[float]) -> float | None:
     import numpy as np
 
@@ -825,6 +842,10 @@ def report(args: argparse.Namespace, info: dict, runs: list[dict], started: floa
     add(table(["size", "recsys step", "wall s", "CPU s", "peak RSS MB", "input MB", "baseline",
                "baseline wall s", "baseline CPU s", "baseline peak MB", "baseline input MB",
                "wall ratio", "CPU ratio", "memory ratio", "load", "baseline load"], rows))
+    for r in runs:
+        paired = paired_ratios(r["train"].get("walls", []), r["tfidf"].get("walls", []))
+        if paired:
+            add(f"\n{r['n']:,} articles, `NewsModel.train` ÷ baseline in each round: {paired}\n")
 
     add("\n## Single-query latency (warm, in-process, k=10)\n")
     add(f"{args.queries} random queries after {args.warmup} warm-up queries ({NN_QUERIES} after "
