@@ -326,9 +326,9 @@ def related_query(indptr, indices, data, postings_indptr, postings_indices, post
     else:
         gather_terms, gather_weights = terms.copy(), weights.copy()
     # The scores stay in the scratch until it is known whether the query has a close
-    # match: without one, it takes a wider pool (``theme_pool``) from the same scores. To
-    # gather again cost a second scatter over every posting, a quarter of a millisecond
-    # for a quarter of real articles, and a wide pool taken for every query 15 us.
+    # match: without one, it takes a wider pool (``theme_pool``) from the same scores.
+    # Gathering again cost a second scatter over every posting (a quarter of a millisecond,
+    # for a quarter of real articles); taking both pools up front cost every query 15 us.
     bits = _gathered(postings_indptr, postings_indices, postings_data, gather_terms,
                      gather_weights, exclude, scores)
     cands = _best_rows(bits, pool)

@@ -675,7 +675,7 @@ def report(run: dict, topics, groups, graded) -> str:
         ]
     if graded:
         parts += [
-            f"## C. Graded judgments (related_judged_dev): index of all 60,502 articles",
+            "## C. Graded judgments (related_judged_dev): index of all 60,502 articles",
             "",
             f"{len(graded[0]['per_query'])} queries with at least one positive judgment. nDCG uses "
             f"condensed lists (unjudged ids removed from depth-{DEPTH} lists), gain 2^grade − 1; "
