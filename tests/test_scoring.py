@@ -37,7 +37,8 @@ def test_candidates_are_identical(arrays, pool: int) -> None:
     for row in range(0, n, 5):
         terms, weights = _query(rows, row)
         scratch = np.zeros(n, dtype=np.float32)
-        compiled, wide = kernels.gather_pools(*postings, terms, weights, row, pool, 3 * pool, scratch)
+        compiled, wide = kernels.gather_pools(*postings, terms, weights, row, pool, 3 * pool,
+                                              scratch)
         assert not scratch.any(), "scratch must be left zeroed"
         reference, reference_wide = scoring.gather_pools(*postings, terms, weights, row, pool,
                                                          3 * pool, scratch)
