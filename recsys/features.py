@@ -648,11 +648,33 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
     # -- use --------------------------------------------------------------------------------
 
     def warm(self) -> ArticleVectorizer:
-        """Get ready to vectorize new articles at full speed (see :meth:`TermCounter.warm`);
-        returns ``self``."""
+        """Get ready to vectorize new articles at full speed (see :meth:`TermCounter.warm`),
+        one at a time with a compiled kernel (:func:`recsys.kernels.article_row`), which
+        imports numba: for servers, which load it for their queries anyway; returns
+        ``self``."""
         _check_fitted(self, "words_")
         self.words_.warm()
+        from . import kernels
+
+        # The kernel's arguments that depend only on the settings, made once.
+        boosts = self._boosts()
+        self._compiled_row = (
+            kernels.article_row, np.array([w for w, _, _ in boosts], dtype=np.float32),
+            np.array([in_lead for _, in_lead, _ in boosts], dtype=bool),
+            # Counts are whole numbers: NumPy's own logarithms of the first 1,024 stand in
+            # for it (numba's differ from NumPy's in the last bit for some numbers).
+            (np.log(np.arange(1, 1025, dtype=np.float32)) if self.tfidf_.sublinear_tf
+             else np.empty(0, dtype=np.float32)),
+            np.array([1 - self.lead_blend, self.lead_blend] if self.lead_blend else [],
+                     dtype=np.float32))
         return self
+
+    def __getstate__(self) -> dict:
+        # A loaded bundle compiles nothing until warmed: a one-off command never waits
+        # for numba.
+        state = super().__getstate__()
+        state.pop("_compiled_row", None)
+        return state
 
     def transform(self, articles: Iterable[ArticleLike]) -> sp.csr_matrix:
         """Vectorize articles with the fitted vocabulary; rows are L2-normalised."""
@@ -674,10 +696,7 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         Like fitting, it counts each article in pieces: title and lead (up to the
         blend's cut), the rest of the body, then the texts of the title and lead boosts,
         each summed per term before it is weighted."""
-        # Each boost: (weight, whether the blend's lead row has it too, text of an article)
-        boosts = [(self.title_weight - 1, True, lambda t, b: t)] if self.title_weight != 1 else []
-        if self.lead_chars and self.lead_weight != 1:
-            boosts.append((self.lead_weight - 1, False, lambda t, b: b[: self.lead_chars]))
+        boosts = self._boosts()
         texts = []
         for title, body in zip(titles, bodies):
             cut = lead_end(body, self.lead_blend_chars) if self.lead_blend else len(body)
@@ -690,6 +709,13 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         counts = np.fromiter(itertools.chain.from_iterable(v for _, v in entries),
                              dtype=np.float64, count=len(cols))
         text_of = np.repeat(np.arange(len(entries)), sizes)
+        compiled = getattr(self, "_compiled_row", None)
+        if combined and len(titles) == 1 and compiled is not None:
+            kernel, *settings = compiled
+            done, columns, values = kernel(cols, counts, text_of, self.tfidf_.idf_, *settings)
+            if done:
+                return sp.csr_matrix((values, columns, np.array([0, len(values)], dtype=np.int32)),
+                                     shape=(1, self.n_word_features))
         known = cols >= 0
         width, n_pieces = self.n_word_features, 2 + len(boosts)
         keys, _, where = distinct_hashes((text_of // n_pieces * width + cols)[known])
@@ -718,6 +744,14 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         # int32 indices, as scipy would pick: given int64 it checks them and converts.
         return sp.csr_matrix((values, columns[stored].astype(np.int32), indptr),
                              shape=(len(titles), width))
+
+    def _boosts(self) -> list[tuple[float, bool, Callable[[str, str], str]]]:
+        """Each boost of :meth:`_word_rows`: its weight, whether the blend's lead row has
+        it too, and its text of an article (title, body)."""
+        boosts = [(self.title_weight - 1, True, lambda t, b: t)] if self.title_weight != 1 else []
+        if self.lead_chars and self.lead_weight != 1:
+            boosts.append((self.lead_weight - 1, False, lambda t, b: b[: self.lead_chars]))
+        return boosts
 
     def _tfidf_of_counts(self, counts: np.ndarray, columns: np.ndarray) -> np.ndarray:
         """:meth:`_tfidf` of the nonzero ``counts`` (zeros stay zero), in place."""

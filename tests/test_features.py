@@ -144,19 +144,46 @@ def test_fitting_counts_the_words_the_regular_expression_finds(monkeypatch, shar
     {"title_weight": 1.0, "lead_blend": 0.0},
     {"title_weight": 0.0},  # title-only terms cancel out: no zeros may be stored
     {"title_weight": 0.0, "lead_blend": 0.0},
+    {"sublinear_tf": False},
 ])
 def test_fitted_rows_equal_transform_of_the_same_articles(corpus: list[Article], options) -> None:
     """Fitting sums sparse matrices of the archive's pieces; transform sums one row's
-    arrays: both must give the same rows, to the last bit, whether one article or many
+    arrays, and a server's (warmed) vectorizer computes one article's row in a compiled
+    kernel: all must give the same rows, to the last bit, whether one article or many
     is vectorized (weights that are not whole numbers round on every sum)."""
     vectorizer = ArticleVectorizer(**options)
     X = vectorizer.fit_transform(corpus)
     again = vectorizer.transform(corpus)
     assert np.array_equal(X.indptr, again.indptr) and np.array_equal(X.indices, again.indices)
     assert np.array_equal(X.data, again.data)
+    served = pickle.loads(pickle.dumps(vectorizer)).warm()
     for i in range(0, len(corpus), 97):
-        one = vectorizer.transform([corpus[i]])
-        assert np.array_equal(one.indices, X[i].indices) and np.array_equal(one.data, X[i].data)
+        for one in (vectorizer.transform([corpus[i]]), served.transform([corpus[i]])):
+            assert np.array_equal(one.indices, X[i].indices) and np.array_equal(one.data, X[i].data)
+
+
+def test_a_server_computes_one_article_row_compiled(corpus: list[Article], monkeypatch) -> None:
+    """Once warmed, a vectorizer computes a single article's row in one compiled kernel
+    (some 30 NumPy steps before), unless a count is no whole number (a fractional
+    title weight), which it leaves to the NumPy steps; pickled, as in a bundle, it is
+    cold again, so that a one-off command does not wait for numba."""
+    import recsys.kernels as kernels
+
+    compiled = kernels.article_row
+    done: list[bool] = []
+    monkeypatch.setattr(kernels, "article_row", lambda *args: (
+        result := compiled(*args), done.append(bool(result[0])))[0])
+    for title_weight, expected in ((2.0, True), (2.5, False)):
+        vectorizer = ArticleVectorizer(title_weight=title_weight)
+        X = vectorizer.fit_transform(corpus)
+        served = vectorizer.warm()
+        done.clear()
+        one = served.transform([corpus[5]])
+        assert done == [expected]
+        assert np.array_equal(one.indices, X[5].indices) and np.array_equal(one.data, X[5].data)
+        done.clear()
+        pickle.loads(pickle.dumps(served)).transform([corpus[5]])
+        assert done == []
 
 
 def test_words_met_in_fitting_are_not_analysed_again(corpus: list[Article], monkeypatch) -> None:
