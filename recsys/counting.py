@@ -22,10 +22,10 @@ import scipy.sparse as sp
 
 from .arabic import display_key, raw_word_table, strip_html
 from .boilerplate import BodyCleaner
-from .wordhash import JoinedWords, batches, distinct_hashes
+from .wordhash import NOT_FOUND, JoinedWords, batches, distinct_hashes
 
 __all__ = ["WordCounter", "CountedArticle", "Share", "lead_of", "lead_end", "joined", "loaded",
-           "forget"]
+           "forget", "spread_glued"]
 
 Document = str | tuple[str, ...]  # a text, or its parts (title, body) joined by newlines
 # Records to documents and their cuts, a share at a time (see TermCounter.fit_transform_split).
@@ -53,6 +53,21 @@ def lead_end(body: str, chars: int | None) -> int:
         return len(body)
     cut = max(body.rfind(" ", 0, chars + 1), body.rfind("\n", 0, chars + 1))
     return cut if cut > 0 else chars
+
+
+def spread_glued(text_of: np.ndarray, columns: np.ndarray, multi: list[tuple[int, ...]],
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Token occurrences (text, column) with each glued token's terms added: a glued
+    token, column ``c`` below -1 (see :meth:`WordCounter.columns_of`), counts once for
+    each of its terms ``multi[-2 - c]``; its own entry stays, for callers to drop with
+    the other negative columns."""
+    glued = np.flatnonzero(columns < -1)
+    if not len(glued):
+        return text_of, columns
+    spread = [multi[-2 - c] for c in columns[glued].tolist()]
+    return (np.concatenate([text_of, np.repeat(text_of[glued], [len(m) for m in spread])]),
+            np.concatenate([columns, np.fromiter(itertools.chain.from_iterable(spread),
+                                                 dtype=np.int64)]))
 
 
 def loaded() -> None:
@@ -152,6 +167,43 @@ class WordCounter:
                 cols, vals = [c for c, _ in pairs], [v for _, v in pairs]
             yield cols, vals
 
+    def table_entries(self, texts: Sequence[str], table: tuple[Callable, np.ndarray, np.ndarray],
+                      vocabulary: dict[str, int], unseen: dict[int, int],
+                      multi: list[tuple[int, ...]]) -> tuple[np.ndarray, np.ndarray]:
+        """Each token occurrence of ``texts`` as (text, column) arrays (glued tokens'
+        terms added, see :func:`spread_glued`), the tokens found and looked up by the
+        compiled ``table``, ``(recsys.kernels.text_words, keys, values)`` over the hashes
+        of known words; a token the table lacks is looked up in ``unseen`` (hash ->
+        column), where it is added when first analysed."""
+        find, keys, values = table
+        if self.analyzer.strip_markup:
+            texts = [strip_html(t) for t in texts]
+        text_of, columns = [np.empty(0, dtype=np.int64)], [np.empty(0, dtype=np.int64)]
+        for span in batches(texts, _BATCH_CHARS):
+            text = "\n".join(texts[span])
+            codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+            starts, ends, hashes, found = find(codes, raw_word_table(), keys, values)
+            new = np.flatnonzero(found == NOT_FOUND)
+            if len(new):
+                found[new] = self._unseen_columns(text, starts[new], ends[new], hashes[new],
+                                                  vocabulary, unseen, multi)
+            offsets = np.cumsum([0] + [len(t) + 1 for t in texts[span]])
+            text_of.append(np.searchsorted(offsets, starts, side="right") - 1 + span.start)
+            columns.append(found)
+        return spread_glued(np.concatenate(text_of), np.concatenate(columns), multi)
+
+    def _unseen_columns(self, text: str, starts: np.ndarray, ends: np.ndarray,
+                        hashes: np.ndarray, vocabulary: dict[str, int], unseen: dict[int, int],
+                        multi: list[tuple[int, ...]]) -> list[int]:
+        missing: dict[int, str] = {}
+        for key, start, end in zip(hashes.tolist(), starts.tolist(), ends.tolist()):
+            if key not in unseen:
+                missing.setdefault(key, text[start:end])
+        if missing:
+            unseen.update(zip(missing, self.columns_of(list(missing.values()), vocabulary,
+                                                       False, multi)))
+        return [unseen[key] for key in hashes.tolist()]
+
     def count(self, texts: Iterable[str], vocabulary: dict[str, int], cache: dict[str, int],
                multi: list[tuple[int, ...]], grow: bool) -> sp.csr_matrix:
         indices: list[int] = []
@@ -206,13 +258,7 @@ class WordCounter:
             # ``new`` ascends by hash, as the table: inserting keeps it sorted.
             vocab.hashes = np.insert(vocab.hashes, at[new], distinct[new])
             vocab.hashed_columns = np.insert(vocab.hashed_columns, at[new], columns[new])
-        columns = columns[inverse]
-        glued = np.flatnonzero(columns < -1)
-        if len(glued):  # a glued token counts once for each of its terms
-            spread = [vocab.multi[-2 - c] for c in columns[glued].tolist()]
-            text_of = np.concatenate([text_of, np.repeat(text_of[glued], [len(m) for m in spread])])
-            columns = np.concatenate([columns, np.fromiter(itertools.chain.from_iterable(spread),
-                                                           dtype=np.int64)])
+        text_of, columns = spread_glued(text_of, columns[inverse], vocab.multi)
         keep = columns >= 0
         return text_of[keep], columns[keep]
 

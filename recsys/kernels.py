@@ -25,10 +25,12 @@ import numpy as np
 from numba import njit
 
 from .scoring import BIN_SHIFT, LOWEST_BIN, N_BINS, NO_DATE
+from .wordhash import BASE as _BASE
+from .wordhash import NOT_FOUND
 
 __all__ = ["gather_pools", "exact_scores", "first_distinct", "row_similarities",
            "no_close_match", "projected_theme", "finish_plain", "related_query", "related_rows",
-           "article_row"]
+           "article_row", "word_table", "text_words"]
 
 _JIT = {"cache": True, "nogil": True}
 
@@ -495,3 +497,67 @@ def _unit(values):
         norm = 1.0
     for t in range(values.shape[0]):
         values[t] = np.float32(np.float64(values[t]) / norm)
+
+
+_FIBONACCI = np.uint64(0x9E3779B97F4A7C15)  # spreads a hash's bits over a slot number
+
+
+@njit(**_JIT)
+def word_table(hashes, columns):
+    """An open-addressing hash table of words' hashes (:mod:`recsys.wordhash`) and their
+    columns, for :func:`text_words`: ``(keys, values)``, twice as many slots as words (a
+    power of two); ``values`` is :data:`NOT_FOUND` in a free slot."""
+    size, shift = 2, 63
+    while size < 2 * hashes.shape[0]:
+        size, shift = 2 * size, shift - 1
+    keys = np.zeros(size, dtype=np.uint64)
+    values = np.full(size, NOT_FOUND, dtype=np.int64)
+    for i in range(hashes.shape[0]):
+        slot = _slot(hashes[i], shift)
+        while values[slot] != NOT_FOUND and keys[slot] != hashes[i]:
+            slot = (slot + 1) & (size - 1)
+        keys[slot] = hashes[i]
+        values[slot] = columns[i]
+    return keys, values
+
+
+@njit(**_JIT)
+def _slot(key, shift):
+    # The product's top bits (Fibonacci hashing): a polynomial hash's low bits depend
+    # only on the code points' low bits.
+    return np.int64((key * _FIBONACCI) >> np.uint64(shift))
+
+
+@njit(**_JIT)
+def text_words(codes, word_chars, keys, values):
+    """The words of a text given as code points (maximal runs of the code points
+    ``word_chars`` marks, as :func:`recsys.wordhash.hashed_words` finds them), each
+    with its column from the table of :func:`word_table`: ``(starts, ends, hashes,
+    columns)``, a column :data:`NOT_FOUND` where the table lacks the word. One pass,
+    where finding, hashing and looking up words with NumPy took some 15 array steps."""
+    n = codes.shape[0]
+    starts = np.empty(n // 2 + 1, dtype=np.int64)
+    ends = np.empty(n // 2 + 1, dtype=np.int64)
+    hashes = np.empty(n // 2 + 1, dtype=np.uint64)
+    columns = np.empty(n // 2 + 1, dtype=np.int64)
+    size = keys.shape[0]
+    shift = 64 - np.int64(np.round(np.log2(size)))
+    m = 0
+    i = 0
+    while i < n:
+        if not word_chars[codes[i]]:
+            i += 1
+            continue
+        starts[m] = i
+        key, power = np.uint64(0), np.uint64(1)
+        while i < n and word_chars[codes[i]]:
+            key += np.uint64(codes[i]) * power
+            power *= _BASE
+            i += 1
+        ends[m], hashes[m] = i, key
+        slot = _slot(key, shift)
+        while values[slot] != NOT_FOUND and keys[slot] != key:
+            slot = (slot + 1) & (size - 1)
+        columns[m] = values[slot]
+        m += 1
+    return starts[:m], ends[:m], hashes[:m], columns[:m]

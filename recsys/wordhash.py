@@ -22,10 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["char_table", "hashed_words", "batches", "JoinedWords", "distinct_hashes"]
+__all__ = ["BASE", "NOT_FOUND", "char_table", "hashed_words", "batches", "JoinedWords", "distinct_hashes"]
 
-_BASE = np.uint64(0x100000001B3)  # odd, so invertible modulo 2**64
-_INVERSE = np.uint64(pow(int(_BASE), -1, 2**64))
+BASE = np.uint64(0x100000001B3)  # odd, so invertible modulo 2**64
+_INVERSE = np.uint64(pow(int(BASE), -1, 2**64))
+NOT_FOUND = -(1 << 62)  # a word's column where a table of known words lacks the word
 
 
 @functools.lru_cache(maxsize=8)
@@ -41,7 +42,7 @@ def char_table(char_class: str, size: int = 0x110000) -> np.ndarray:
 
 
 class _Powers:
-    """``_BASE ** i`` and its inverse modulo 2**64, grown on demand."""
+    """``BASE ** i`` and its inverse modulo 2**64, grown on demand."""
 
     def __init__(self) -> None:
         self.up = self.down = np.ones(1, dtype=np.uint64)
@@ -50,7 +51,7 @@ class _Powers:
         if len(self.up) < n:
             size = max(n, 2 * len(self.up))
             one = np.ones(1, dtype=np.uint64)
-            self.up = np.concatenate([one, np.cumprod(np.full(size - 1, _BASE))])
+            self.up = np.concatenate([one, np.cumprod(np.full(size - 1, BASE))])
             self.down = np.concatenate([one, np.cumprod(np.full(size - 1, _INVERSE))])
         return self.up[:n], self.down[:n]
 

@@ -186,6 +186,84 @@ def test_a_server_computes_one_article_row_compiled(corpus: list[Article], monke
         assert done == []
 
 
+def test_a_server_finds_words_as_a_one_off_command_does(corpus: list[Article]) -> None:
+    """A warmed vectorizer finds and looks up words in a compiled hash table, a cold one
+    with regular expressions and a dict: raw text (markup, diacritics, tatweel, glued
+    and new words, Arabic-Indic digits, Latin) gives the same rows to the last bit, one
+    article or several at once."""
+    vectorizer = ArticleVectorizer()
+    vectorizer.fit_transform(corpus)
+    cold = pickle.loads(pickle.dumps(vectorizer))
+    served = vectorizer.warm()
+    raw = [Article("r1", "<h1>قَصْفٌ عنيـــف على بلدة زقزوقة</h1>",
+                   "<p>قصفت المدفعيةُ البلدةَ فجر اليوم،وأصيب ١٢ مدنياً بجروح.</p>"
+                   "<div class='share'>شارك المقال</div> دبابةوتقنص Reuters 2018"),
+           Article("r2", "", "نزح آلاف المدنيين إلى مخيمات زقزوقة بعد القصف &nbsp; المتواصل"),
+           Article("r3", "<b></b>", "")]
+    for articles in ([raw[0]], [raw[1]], [raw[2]], raw, corpus[:40]):
+        ours, theirs = served.transform(articles), cold.transform(articles)
+        assert np.array_equal(ours.indptr, theirs.indptr)
+        assert np.array_equal(ours.indices, theirs.indices) and np.array_equal(ours.data, theirs.data)
+    assert served.transform([raw[0]]).nnz > 5
+
+
+def test_a_server_forgets_new_words_beyond_its_bound(corpus: list[Article], monkeypatch) -> None:
+    """Servers meet new words every day: past a bound (``MAX_KNOWN_WORDS``) a warmed
+    vectorizer forgets the new words it has analysed, and analyses them again when they
+    come back, rather than grow without end; the rows stay right."""
+    import recsys.features as features
+
+    monkeypatch.setattr(features, "MAX_KNOWN_WORDS", 3)
+    vectorizer = ArticleVectorizer()
+    vectorizer.fit_transform(corpus)
+    cold = pickle.loads(pickle.dumps(vectorizer))
+    served = vectorizer.warm()
+    analysed: list[str] = []
+    analyse = WordAnalysis.terms_of
+    monkeypatch.setattr(WordAnalysis, "terms_of", lambda self, words, **options: (
+        analysed.extend(words), analyse(self, words, **options))[1])
+    villages = ["زقزوقة", "بقبوقة", "تلتولة", "فرفورة", "سمسومة"]  # invented names
+
+    def ask(village: str) -> list[str]:
+        article = Article(village, f"قصف على {village}", f"قصفت المدفعية بلدة {village} اليوم")
+        theirs = cold.transform([article])
+        analysed.clear()
+        ours = served.transform([article])
+        assert np.array_equal(ours.indices, theirs.indices) and np.array_equal(ours.data, theirs.data)
+        return list(analysed)
+
+    assert ask(villages[0]) == [villages[0]]
+    assert ask(villages[0]) == []  # remembered
+    for village in villages[1:]:
+        assert ask(village) == [village]
+    assert ask(villages[0]) == [villages[0]]  # forgotten past the bound, analysed again
+
+
+def test_a_warmed_counter_counts_what_a_cold_one_counts(monkeypatch) -> None:
+    """A warmed counter (a server's) finds words in a compiled pass over code points and
+    looks them up in a hash table; raw text, with markup and every tricky case, counts
+    as with the regular expression and a dict, in one batch or several."""
+    import recsys.counting as counting
+    from recsys.features import TermCounter
+
+    counter = TermCounter(ArabicAnalyzer())
+    counter.fit([f"{a} {b}" for a in TRICKY[::2] for b in TRICKY[::2]])  # half the words new
+    cold, served = pickle.loads(pickle.dumps(counter)), pickle.loads(pickle.dumps(counter)).warm()
+
+    def summed(counter: TermCounter, texts: list[str]) -> np.ndarray:
+        text_of, columns, counts = counter.entries(texts)
+        known = columns >= 0
+        return sp.csr_matrix((counts[known], (text_of[known], columns[known])),
+                             shape=(len(texts), len(counter.vocabulary_))).toarray()
+
+    texts = [f"{a} {b}" for a in TRICKY for b in TRICKY]
+    expected = summed(cold, texts)
+    assert expected.sum() > 100
+    assert np.array_equal(summed(served, texts), expected)
+    monkeypatch.setattr(counting, "_BATCH_CHARS", 300)
+    assert np.array_equal(summed(served, texts), expected)
+
+
 def test_words_met_in_fitting_are_not_analysed_again(corpus: list[Article], monkeypatch) -> None:
     """A fitted vectorizer, pickled as in a bundle, keeps the column of every word of its
     archive, gathered from all the counting processes: vectorizing archive text then
