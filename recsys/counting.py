@@ -11,6 +11,7 @@ the 60,502 real articles, 1.25-1.45 s beside two processes importing this module
 from __future__ import annotations
 
 import itertools
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -169,12 +170,13 @@ class WordCounter:
 
     def table_entries(self, texts: Sequence[str], table: tuple[Callable, np.ndarray, np.ndarray],
                       vocabulary: dict[str, int], unseen: dict[int, int],
-                      multi: list[tuple[int, ...]]) -> tuple[np.ndarray, np.ndarray]:
+                      multi: list[tuple[int, ...]], lock: threading.Lock,
+                      ) -> tuple[np.ndarray, np.ndarray]:
         """Each token occurrence of ``texts`` as (text, column) arrays (glued tokens'
         terms added, see :func:`spread_glued`), the tokens found and looked up by the
         compiled ``table``, ``(recsys.kernels.text_words, keys, values)`` over the hashes
         of known words; a token the table lacks is looked up in ``unseen`` (hash ->
-        column), where it is added when first analysed."""
+        column), where it is added when first analysed, holding ``lock``."""
         find, keys, values = table
         if self.analyzer.strip_markup:
             texts = [strip_html(t) for t in texts]
@@ -186,7 +188,7 @@ class WordCounter:
             new = np.flatnonzero(found == NOT_FOUND)
             if len(new):
                 found[new] = self._unseen_columns(text, starts[new], ends[new], hashes[new],
-                                                  vocabulary, unseen, multi)
+                                                  vocabulary, unseen, multi, lock)
             offsets = np.cumsum([0] + [len(t) + 1 for t in texts[span]])
             text_of.append(np.searchsorted(offsets, starts, side="right") - 1 + span.start)
             columns.append(found)
@@ -194,14 +196,17 @@ class WordCounter:
 
     def _unseen_columns(self, text: str, starts: np.ndarray, ends: np.ndarray,
                         hashes: np.ndarray, vocabulary: dict[str, int], unseen: dict[int, int],
-                        multi: list[tuple[int, ...]]) -> list[int]:
+                        multi: list[tuple[int, ...]], lock: threading.Lock) -> list[int]:
         missing: dict[int, str] = {}
         for key, start, end in zip(hashes.tolist(), starts.tolist(), ends.tolist()):
             if key not in unseen:
                 missing.setdefault(key, text[start:end])
         if missing:
-            unseen.update(zip(missing, self.columns_of(list(missing.values()), vocabulary,
-                                                       False, multi)))
+            # A server's threads share the words met: a glued word's number in ``multi``
+            # is its place there, which another thread's append must not move.
+            with lock:
+                unseen.update(zip(missing, self.columns_of(list(missing.values()), vocabulary,
+                                                           False, multi)))
         return [unseen[key] for key in hashes.tolist()]
 
     def count(self, texts: Iterable[str], vocabulary: dict[str, int], cache: dict[str, int],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import threading
 import uuid
 import warnings
 from collections import Counter
@@ -394,7 +395,7 @@ class TermCounter(TransformerMixin, BaseEstimator):
             if len(self._unseen) > MAX_KNOWN_WORDS:  # servers meet new words every day
                 self._unseen, self._multi = {}, []
             text_of, columns = self._counter().table_entries(
-                texts, self._table, self.vocabulary_, self._unseen, self._multi)
+                texts, self._table, self.vocabulary_, self._unseen, self._multi, self._lock)
             return text_of, columns, np.ones(len(columns))
         cache, multi = self._known_columns(texts)
         found = list(self._counter().entries(texts, self.vocabulary_, cache, multi, grow=False))
@@ -418,6 +419,7 @@ class TermCounter(TransformerMixin, BaseEstimator):
             _, _, hashes = hashed_words(self.seen_words_, raw_word_table())
             self._table = (kernels.text_words, *kernels.word_table(hashes, self.seen_columns_))
             self._unseen, self._multi = {}, []  # words the archive never had, and glued ones
+            self._lock = threading.Lock()
         else:
             self._known_columns()
         return self
@@ -450,7 +452,7 @@ class TermCounter(TransformerMixin, BaseEstimator):
     def __getstate__(self) -> dict:
         state = super().__getstate__()
         state["_cache"] = state["_multi"] = None  # per process; pickled, it would bloat bundles
-        for name in ("_asked_once", "_table", "_unseen"):
+        for name in ("_asked_once", "_table", "_unseen", "_lock"):
             state.pop(name, None)
         return state
 

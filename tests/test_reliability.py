@@ -861,3 +861,35 @@ def test_live_model_follows_retraining_without_failed_queries(
         assert len(report["versions"]) >= 2, "the worker never switched versions"
         assert set(report["versions"]) <= set(versions), report["versions"]
         assert report["last_error"] is None
+
+
+def test_a_server_answers_on_threads_as_one_at_a_time(bundle: Path, corpus: list[recsys.Article]) -> None:
+    """A web worker may answer requests on several threads at once: for new texts, each
+    with glued words and words no archived article has (which the vectorizer analyses
+    and remembers, shared by the threads), the related lists and topics are those that
+    one thread asking one question at a time gets."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = random.Random(7)
+    letters = "بتثجحخدذرزسشصضطظعغفقكلمنهي"
+    # Glued pairs of known words (a missing space after ة), each analysed when first met.
+    firsts = ["مدينة", "قرية", "جبهة", "منطقة", "حكومة", "قافلة", "مدرسة", "جامعة", "ساحة"]
+    seconds = ["قصف", "نزوح", "اعتقال", "سجن", "مساعدات", "مخيم", "جرحى", "معارك", "حصار"]
+    texts = []
+    for i, article in enumerate(corpus[:120]):
+        invented = ["".join(rng.choice(letters) for _ in range(6)) for _ in range(3)]
+        glued = [rng.choice(firsts) + rng.choice(seconds) for _ in range(3)]
+        body = f"{article.body} {invented[0]} {' '.join(glued)} {invented[1]}"
+        texts.append((f"{article.title} {invented[i % 3]}", body))
+
+    def answers(model: NewsModel, text: tuple[str, str]) -> tuple:
+        related = model.related_to(text, k=8)
+        return list(related.ids), [round(float(s), 6) for s in related.scores], model.classify([text])[0].topic
+
+    alone = recsys.load_bundle(bundle)
+    expected = [answers(alone, text) for text in texts]
+    served = recsys.load_bundle(bundle)
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda text: answers(served, text), texts * 2))
+    assert got == expected * 2
+    assert sum(len(ids) for ids, _, _ in expected) > 500
