@@ -691,7 +691,7 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
             kernels.article_row, np.array([w for w, _, _ in boosts], dtype=np.float32),
             np.array([in_lead for _, in_lead, _ in boosts], dtype=bool),
             # Counts are whole numbers: NumPy's own logarithms of the first 1,024 stand in
-            # for it (numba's differ from NumPy's in the last bit for some numbers).
+            # for it (numba's differ from NumPy's in the last bit for 25 of them).
             (np.log(np.arange(1, 1025, dtype=np.float32)) if self.tfidf_.sublinear_tf
              else np.empty(0, dtype=np.float32)),
             np.array([1 - self.lead_blend, self.lead_blend] if self.lead_blend else [],
