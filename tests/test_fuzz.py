@@ -6,6 +6,8 @@
   Arabic block U+0600-U+06FF, presentation forms U+FB50-U+FEFF, and markup fragments.
 * Normalization is idempotent (it was not; the minimal counterexample, '&Lt', and one
   input per cause are pinned); tokens hold no whitespace or control characters.
+* A web worker's (warmed) vectorizer, which finds words and weighs rows in compiled
+  kernels, gives a cold one's rows to the last bit on any text.
 * The corpus readers, given a file of arbitrary bytes or of arbitrary JSON values,
   return articles or raise ``recsys.CorpusError``, never any other exception, and what
   they return is valid. (Pathological inputs random generation does not reach: the
@@ -19,12 +21,15 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import gzip
 import io
 import json
+import pickle
 import unicodedata
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -150,6 +155,29 @@ def test_normalize_is_idempotent_on_the_counterexamples_found(text: str) -> None
     what normalize gave once and twice before the fix): each is idempotent now."""
     once = recsys.normalize(text)
     assert recsys.normalize(once) == once
+
+
+@functools.cache
+def _cold_and_warmed() -> tuple[recsys.ArticleVectorizer, recsys.ArticleVectorizer]:
+    """A vectorizer fitted on part of the default corpus, as loaded (cold) and as a web
+    worker warms it (compiled word table and row kernel)."""
+    articles = recsys.read_articles(recsys.default_corpus_path()).articles[:300]
+    vectorizer = recsys.ArticleVectorizer()
+    vectorizer.fit_transform(articles)
+    saved = pickle.dumps(vectorizer)
+    return pickle.loads(saved), pickle.loads(saved).warm()
+
+
+@FUZZ
+@given(SHORT_TEXT, TEXT)
+@example("قصف", "دبابةوتقنص <b>قصفٌ</b> \ud800 ﻻ ١٢ زقزوقة")
+def test_a_warmed_vectorizer_gives_a_cold_ones_rows(title: str, body: str) -> None:
+    """A web worker's vectorizer finds words in a compiled pass over code points and
+    weighs the row in a compiled kernel; on any text it gives the rows, to the last bit,
+    that the regular expressions and NumPy steps give."""
+    cold, warmed = _cold_and_warmed()
+    ours, theirs = warmed.transform([(title, body)]), cold.transform([(title, body)])
+    assert np.array_equal(ours.indices, theirs.indices) and np.array_equal(ours.data, theirs.data)
 
 
 # --- Corpus readers ------------------------------------------------------------------------
