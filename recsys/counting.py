@@ -6,6 +6,12 @@ and import only this module and NumPy/SciPy: 0.4 s to start instead of 1.45 s wi
 scikit-learn, CPU time they took from the parent while it learns the boilerplate (on
 the 60,502 real articles, 1.25-1.45 s beside two processes importing this module,
 1.8-2.3 s beside two importing scikit-learn).
+
+The same :class:`WordCounter` counts new articles' words for ``transform``: with a
+``Counter`` and a dict of known words (:meth:`WordCounter.entries`), or, in a warmed
+process (a web worker), in a compiled pass over a table of the known words' hashes
+(:meth:`WordCounter.table_entries`; the kernels are :mod:`recsys.kernels`', passed in,
+so that this module never imports numba).
 """
 
 from __future__ import annotations
