@@ -186,12 +186,14 @@ def test_a_server_computes_one_article_row_compiled(corpus: list[Article], monke
         assert done == []
 
 
-def test_a_server_finds_words_as_a_one_off_command_does(corpus: list[Article]) -> None:
-    """A warmed vectorizer finds and looks up words in a compiled hash table, a cold one
+@pytest.mark.parametrize("analyzer", [None, _RegexWords()], ids=["default", "own-words"])
+def test_a_server_finds_words_as_a_one_off_command_does(corpus: list[Article], analyzer) -> None:
+    """A warmed vectorizer finds and looks up words in a compiled hash table (an
+    analyzer that finds words its own way: in a dict, as a cold one does), a cold one
     with regular expressions and a dict: raw text (markup, diacritics, tatweel, glued
     and new words, Arabic-Indic digits, Latin) gives the same rows to the last bit, one
     article or several at once."""
-    vectorizer = ArticleVectorizer()
+    vectorizer = ArticleVectorizer(analyzer=analyzer)
     vectorizer.fit_transform(corpus)
     cold = pickle.loads(pickle.dumps(vectorizer))
     served = vectorizer.warm()
