@@ -639,12 +639,12 @@ def _await_child(ctx, target: Callable, args: tuple) -> Any:
     try:
         while not ours.poll(1.0):
             if not proc.is_alive():
-                raise RuntimeError(f"serving benchmark exited with code {proc.exitcode}")
+                raise RuntimeError(f"{target.__name__} exited with code {proc.exitcode}")
         kind, payload = ours.recv()
     finally:
         _finish_child(proc)
     if kind == "error":
-        raise RuntimeError(f"serving benchmark failed:\n{payload}")
+        raise RuntimeError(f"{target.__name__} failed:\n{payload}")
     return payload
 
 

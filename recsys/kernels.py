@@ -513,19 +513,22 @@ def word_table(hashes, columns):
     keys = np.zeros(size, dtype=np.uint64)
     values = np.full(size, NOT_FOUND, dtype=np.int64)
     for i in range(hashes.shape[0]):
-        slot = _slot(hashes[i], shift)
-        while values[slot] != NOT_FOUND and keys[slot] != hashes[i]:
-            slot = (slot + 1) & (size - 1)
+        slot = _probe(keys, values, hashes[i], shift)
         keys[slot] = hashes[i]
         values[slot] = columns[i]
     return keys, values
 
 
 @njit(**_JIT)
-def _slot(key, shift):
+def _probe(keys, values, key, shift):
+    """The slot of :func:`word_table`'s table that holds ``key``, or the free one where it
+    goes (``shift``: 64 minus log2 of the table's size)."""
     # The product's top bits (Fibonacci hashing): a polynomial hash's low bits depend
     # only on the code points' low bits.
-    return np.int64((key * _FIBONACCI) >> np.uint64(shift))
+    slot = np.int64((key * _FIBONACCI) >> np.uint64(shift))
+    while values[slot] != NOT_FOUND and keys[slot] != key:
+        slot = (slot + 1) & (keys.shape[0] - 1)
+    return slot
 
 
 @njit(**_JIT)
@@ -540,8 +543,7 @@ def text_words(codes, word_chars, keys, values):
     ends = np.empty(n // 2 + 1, dtype=np.int64)
     hashes = np.empty(n // 2 + 1, dtype=np.uint64)
     columns = np.empty(n // 2 + 1, dtype=np.int64)
-    size = keys.shape[0]
-    shift = 64 - np.int64(np.round(np.log2(size)))
+    shift = 64 - np.int64(np.round(np.log2(keys.shape[0])))
     m = 0
     i = 0
     while i < n:
@@ -555,9 +557,6 @@ def text_words(codes, word_chars, keys, values):
             power *= _BASE
             i += 1
         ends[m], hashes[m] = i, key
-        slot = _slot(key, shift)
-        while values[slot] != NOT_FOUND and keys[slot] != key:
-            slot = (slot + 1) & (size - 1)
-        columns[m] = values[slot]
+        columns[m] = values[_probe(keys, values, key, shift)]
         m += 1
     return starts[:m], ends[:m], hashes[:m], columns[:m]
