@@ -32,6 +32,7 @@ from .features import ArticleLike, ArticleVectorizer, lead_of
 __all__ = ["TopicFeatures", "TopicClassifier", "TopicPrediction", "make_topic_pipeline"]
 
 _GROUP = "#"  # joins "other" and a cluster number in the estimator's class names
+_MIN_GROUP = 12  # fewest articles in a cluster of other: each is calibrated on folds of it
 
 
 class TopicPrediction(NamedTuple):
@@ -272,12 +273,14 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _with_other_groups(self, X: object, y: np.ndarray) -> np.ndarray:
-        """``y`` with each ``other`` article relabelled by its k-means cluster, when there
-        are enough of them for each cluster to be calibrated (a dozen per cluster)."""
+        """``y`` with each ``other`` article relabelled by its k-means cluster, when every
+        cluster has enough articles to be calibrated (``_MIN_GROUP``); else ``y``."""
         other = np.flatnonzero(y == "other")
-        if self.other_groups <= 1 or len(other) < 12 * self.other_groups:
+        if self.other_groups <= 1 or len(other) < _MIN_GROUP * self.other_groups:
             return y
         clusters = KMeans(self.other_groups, n_init=3, random_state=0).fit_predict(X[other])
+        if np.bincount(clusters, minlength=self.other_groups).min() < _MIN_GROUP:
+            return y  # an odd article or two in a cluster of their own: nothing to learn
         targets = y.copy()
         targets[other] = [f"other{_GROUP}{c}" for c in clusters]
         return targets

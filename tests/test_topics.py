@@ -106,6 +106,18 @@ def test_other_learnt_as_clusters_still_gives_one_probability_per_topic(
         assert topic_metrics(y, fitted)["macro_f1"] >= 0.9  # its own training articles
 
 
+def test_an_odd_article_among_other_does_not_break_training(model: NewsModel,
+                                                            corpus: list[Article]) -> None:
+    # Far from every other article, it would be a cluster of its own, too small to calibrate.
+    import scipy.sparse as sp
+
+    X = model.topic_features.transform(corpus)
+    odd = sp.csr_matrix(np.full((1, X.shape[1]), 5.0))
+    clf = TopicClassifier().fit(sp.vstack([X, odd], format="csr"),
+                                [a.topic for a in corpus] + ["other"])
+    assert clf.predict(X[:3]).tolist() == [a.topic for a in corpus[:3]]
+
+
 def test_a_coin_toss_is_low_confidence() -> None:
     X = recsys.ArticleVectorizer(min_df=1).fit_transform(["قصف", "نازحون"] * 4)
     clf = TopicClassifier(min_margin=0.1).fit(X, ["combat", "humanitarian"] * 4)
