@@ -683,9 +683,13 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         ``self``."""
         _check_fitted(self, "words_")
         self.words_.warm()
+        self._compile_row()
+        return self
+
+    def _compile_row(self) -> None:
+        """The row kernel and its arguments that depend only on the settings, made once."""
         from . import kernels
 
-        # The kernel's arguments that depend only on the settings, made once.
         boosts = self._boosts()
         self._compiled_row = (
             kernels.article_row, np.array([w for w, _, _ in boosts], dtype=np.float32),
@@ -696,6 +700,11 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
              else np.empty(0, dtype=np.float32)),
             np.array([1 - self.lead_blend, self.lead_blend] if self.lead_blend else [],
                      dtype=np.float32))
+
+    def set_params(self, **params: Any) -> ArticleVectorizer:
+        super().set_params(**params)
+        if getattr(self, "_compiled_row", None) is not None:
+            self._compile_row()  # it holds the boosts and the blend of the old settings
         return self
 
     def __getstate__(self) -> dict:

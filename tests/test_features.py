@@ -186,6 +186,19 @@ def test_a_server_computes_one_article_row_compiled(corpus: list[Article], monke
         assert done == []
 
 
+def test_a_warmed_vectorizer_follows_its_new_settings(corpus: list[Article]) -> None:
+    """The row kernel keeps the title weight and the blend it was warmed with; changing
+    them with ``set_params`` must change its rows as it changes a cold vectorizer's."""
+    vectorizer = ArticleVectorizer()
+    vectorizer.fit(corpus)
+    served = pickle.loads(pickle.dumps(vectorizer)).warm()
+    for settings in ({"title_weight": 4.0}, {"lead_blend": 0.6, "lead_blend_chars": 200}):
+        cold = vectorizer.set_params(**settings).transform([corpus[7]])
+        warm = served.set_params(**settings).transform([corpus[7]])
+        assert np.array_equal(warm.indices, cold.indices) and np.array_equal(warm.data, cold.data)
+    assert not np.array_equal(cold.data, ArticleVectorizer().fit(corpus).transform([corpus[7]]).data)
+
+
 @pytest.mark.parametrize("analyzer", [None, _RegexWords()], ids=["default", "own-words"])
 def test_a_server_finds_words_as_a_one_off_command_does(corpus: list[Article], analyzer) -> None:
     """A warmed vectorizer finds and looks up words in a compiled hash table (an
