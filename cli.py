@@ -207,9 +207,13 @@ def _query_articles(input_path: Optional[Path], text_file: Optional[Path],
     return _read_corpora([input_path], on_error)
 
 
-def _prediction_record(article_id: str, prediction: TopicPrediction) -> dict[str, Any]:
-    return {"id": article_id, "topic": prediction.topic, "scores": prediction.scores,
-            "low_confidence": prediction.low_confidence}
+def _prediction_record(article_id: str, prediction: TopicPrediction,
+                       words: list[str] | None) -> dict[str, Any]:
+    record = {"id": article_id, "topic": prediction.topic, "scores": prediction.scores,
+              "low_confidence": prediction.low_confidence}
+    if words is not None:
+        record["words"] = words
+    return record
 
 
 @app.command()
@@ -220,21 +224,27 @@ def classify(
     text_file: Annotated[Optional[Path], typer.Option(help="One article: title line, then body.")] = None,
     format: Annotated[TableOrJsonl, typer.Option(help="Output format.")] = TableOrJsonl.table,
     on_error: Annotated[OnError, typer.Option(help="Bad records: fail, or skip and count.")] = OnError.fail,
+    explain: Annotated[bool, typer.Option(
+        "--explain", help="Also give the words that weigh most for each topic.")] = False,
 ) -> None:
     """Topic of each article, with every topic's probability."""
     news = _load(model, lazy=True)  # neither the archive table nor the query kernels needed
     articles = _query_articles(input, text_file, on_error)
     predictions = news.classify(articles)
+    words = news.explain_topics(articles) if explain else [None] * len(articles)
     if format is TableOrJsonl.jsonl:
-        for article, prediction in zip(articles, predictions):
-            typer.echo(json.dumps(_prediction_record(article.id, prediction), ensure_ascii=False))
+        for article, prediction, found in zip(articles, predictions, words):
+            typer.echo(json.dumps(_prediction_record(article.id, prediction, found),
+                                  ensure_ascii=False))
         return
     topics = recsys.TOPICS
     typer.echo(f"{'id':<24} {'topic':<13} " + " ".join(f"{t[:12]:>12}" for t in topics) + "  note")
-    for article, prediction in zip(articles, predictions):
+    for article, prediction, found in zip(articles, predictions, words):
         note = "low confidence" if prediction.low_confidence else ""
         typer.echo(f"{article.id[:24]:<24} {prediction.topic:<13} "
                    + " ".join(f"{prediction.scores[t]:>12.3f}" for t in topics) + f"  {note}")
+        if found is not None:
+            typer.echo(f"{'':<24} words: {'، '.join(found) or '(none it knows)'}")
 
 
 # --- recommend / export ----------------------------------------------------------------------

@@ -274,6 +274,22 @@ class NewsModel:
             [_arabic_share(t) < MIN_ARABIC_SHARE for t in texts], dtype=bool)
         return self.classifier.predict_topics(X, unsure=unsure)
 
+    def explain_topics(self, articles: Sequence[ArticleLike], n: int = 5) -> list[list[str]]:
+        """For each article, the ``n`` words of its title and lead that weigh most for the
+        topic :meth:`classify` gives it, most first, as the article writes them."""
+        from .features import article_fields
+
+        articles = list(articles)
+        if not articles:
+            return []
+        X = self.topic_features.transform(articles)
+        found = self.classifier.evidence(X, n, columns=self.vectorizer.n_word_features)
+        titles, bodies = article_fields(articles)
+        words = self.vectorizer.display_terms_
+        return [[written.get(c) or str(words[c]) for c in columns]
+                for columns, written in zip(found, (self.vectorizer.written_forms(f"{t}\n{b}")
+                                                    for t, b in zip(titles, bodies)))]
+
     # -- related articles --------------------------------------------------------------------
 
     @staticmethod

@@ -293,6 +293,40 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, X: object) -> np.ndarray:
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
+    def evidence(self, X: object, n: int = 5, columns: int | None = None) -> list[np.ndarray]:
+        """For each row of ``X``, the columns that weigh most for its predicted topic,
+        most first: the row's value times the topic's coefficient (the mean of the
+        calibration folds' SVMs; for ``other``, of the cluster the row is nearest), only
+        those that push towards it, only columns below ``columns`` (the words, not the
+        LSA dimensions). What an editor checks a topic by."""
+        check_is_fitted(self, "estimator_")
+        X = sp.csr_matrix(X)
+        coef, intercept = self._linear_parts()
+        decision = np.asarray(X @ coef.T) + intercept
+        topics = self.predict_proba(X).argmax(axis=1)
+        limit = X.shape[1] if columns is None else columns
+        found = []
+        for i, topic in enumerate(topics):
+            mine = np.flatnonzero(self.topic_of_class_[:, topic])
+            best = mine[decision[i, mine].argmax()]
+            span = slice(X.indptr[i], X.indptr[i + 1])
+            cols, values = X.indices[span], X.data[span]
+            cols, values = cols[cols < limit], values[cols < limit]
+            weight = values * coef[best, cols]
+            order = np.argsort(-weight, kind="stable")[:n]
+            found.append(cols[order][weight[order] > 0])
+        return found
+
+    def _linear_parts(self) -> tuple[np.ndarray, np.ndarray]:
+        """Coefficients and intercepts, one row per class of the estimator."""
+        models = ([self.estimator_] if self.model == "logreg"
+                  else [c.estimator for c in self.estimator_.calibrated_classifiers_])
+        coef = np.mean([m.coef_ for m in models], axis=0)
+        intercept = np.mean([m.intercept_ for m in models], axis=0)
+        if coef.shape[0] == 1:  # two classes: scikit-learn keeps the second one's side only
+            coef, intercept = np.vstack([-coef, coef]), np.concatenate([-intercept, intercept])
+        return coef, intercept
+
     def predict_topics(self, X: object, *, unsure: np.ndarray | None = None) -> list[TopicPrediction]:
         """A :class:`TopicPrediction` per row; ``unsure`` marks rows to flag regardless."""
         proba = self.predict_proba(X)

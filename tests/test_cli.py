@@ -92,6 +92,19 @@ def test_classify_jsonl_and_table(trained: Path, article_file: Path, tmp_path: P
     assert table.exit_code == 0 and "combat" in table.stdout
 
 
+def test_classify_explains_a_topic_in_the_articles_words(trained: Path, article_file: Path) -> None:
+    result = invoke("classify", "--model", trained, "--text-file", article_file, "--format",
+                    "jsonl", "--explain")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["topic"] == "combat" and 0 < len(record["words"]) <= 5
+    text = article_file.read_text(encoding="utf-8")
+    assert all(word in text for word in record["words"])
+    assert {"غارات", "طائرات", "المدفعية"} & set(record["words"])
+    table = invoke("classify", "--model", trained, "--text-file", article_file, "--explain")
+    assert table.exit_code == 0 and "words: " in table.stdout and record["words"][0] in table.stdout
+
+
 def test_export_writes_one_line_per_article(trained: Path, tmp_path: Path, corpus: list) -> None:
     out = tmp_path / "related.jsonl"
     result = invoke("export", "--model", trained, "--out", out, "-k", "3")

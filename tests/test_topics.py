@@ -35,6 +35,32 @@ def test_clear_cases(model: NewsModel, text: str, topic: str) -> None:
     assert not prediction.low_confidence
 
 
+@pytest.mark.parametrize("text, topic, telling", [
+    ("أفرجت السلطات عن مئات المعتقلين بموجب مرسوم عفو وتجمع ذوو المفقودين أمام السجن",
+     "prisoners", {"المعتقلين", "المفقودين", "السجن", "عفو"}),
+    ("تعاني آلاف العائلات النازحة في المخيمات من نقص المساعدات الغذائية والمياه مع قدوم الشتاء",
+     "humanitarian", {"النازحة", "المخيمات", "المساعدات"}),
+    ("فاز المنتخب الوطني لكرة القدم على نظيره في تصفيات كأس آسيا بهدفين",
+     "other", {"المنتخب", "القدم", "كأس"}),
+])
+def test_a_topic_is_explained_by_the_articles_own_words(model: NewsModel, text: str, topic: str,
+                                                         telling: set[str]) -> None:
+    (prediction,), (words,) = model.classify([text]), model.explain_topics([text], n=4)
+    assert prediction.topic == topic
+    assert 0 < len(words) <= 4 and all(w in text for w in words)
+    assert len(telling & set(words)) >= 2, words
+
+
+def test_evidence_with_two_topics_points_to_each_rows_own_topic() -> None:
+    X = recsys.ArticleVectorizer(min_df=1).fit_transform(
+        ["قصف مدفعي", "معتقل في السجن", "قصف عنيف بالمدفعية", "معتقل سياسي"] * 3)
+    clf = TopicClassifier(C=10).fit(X, ["combat", "prisoners"] * 6)
+    (combat, prisoners) = clf.evidence(X[:2], n=3)
+    assert set(combat) <= set(X[0].indices) and set(prisoners) <= set(X[1].indices)
+    assert len(combat) and len(prisoners)
+    assert clf.evidence(X[:1], n=3, columns=0)[0].size == 0
+
+
 def test_non_arabic_and_empty_texts_are_low_confidence(model: NewsModel) -> None:
     english, punctuation = model.classify(["The weather in London was mild today.", "!!! ??? ..."])
     assert english.low_confidence and punctuation.low_confidence
