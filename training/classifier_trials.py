@@ -26,16 +26,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.metrics import f1_score
-from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import experiments as E  # noqa: E402  (training/experiments.py: data loading)
+from topic_trials import archive_features, print_table, scores, table_row  # noqa: E402
 
-from recsys import TOPICS, ArticleVectorizer, TopicClassifier, TopicFeatures  # noqa: E402
+from recsys import TopicClassifier  # noqa: E402
 
 SEEDS = range(5)
 SETTINGS = [  # (label, TopicClassifier parameters); None: the classifier before
@@ -55,52 +53,25 @@ SETTINGS = [  # (label, TopicClassifier parameters); None: the classifier before
 
 
 def classifier(params: dict | None):
+    """A maker of the classifier of a setting (``None``: the classifier before)."""
     if params is None:
-        return CalibratedClassifierCV(LinearSVC(C=0.3, class_weight="balanced"), cv=3)
-    return TopicClassifier(**params)
-
-
-def scores(params: dict | None, F: sp.csr_matrix, F_extra: sp.csr_matrix, y: np.ndarray,
-           y_extra: list[str]) -> tuple[np.ndarray, float, float]:
-    """Macro-F1 per fold (25), mean prisoners F1, and the no-label macro-F1."""
-    per_fold, prisoners = [], []
-    for seed in SEEDS:
-        predicted = np.empty(len(y), dtype=object)
-        for train, test in StratifiedKFold(5, shuffle=True, random_state=seed).split(F, y):
-            model = classifier(params).fit(sp.vstack([F[train], F_extra], format="csr"),
-                                           list(y[train]) + y_extra)
-            predicted[test] = model.predict(F[test])
-            per_fold.append(f1_score(y[test], predicted[test], average="macro"))
-        prisoners.append(f1_score(y, predicted, average=None, labels=list(TOPICS))[1])
-    alone = classifier(params).fit(F_extra, y_extra).predict(F)
-    return np.array(per_fold), float(np.mean(prisoners)), float(f1_score(y, alone, average="macro"))
+        return lambda: CalibratedClassifierCV(LinearSVC(C=0.3, class_weight="balanced"), cv=3)
+    return lambda: TopicClassifier(**params)
 
 
 def main() -> int:
     started = time.perf_counter()
-    archive, labelled, extra = E.archive(), E.corpus("topics_dev"), E.default_articles()
-    E.say("fitting the vectorizer and the topic features on the archive")
-    vectorizer = ArticleVectorizer()
-    X = vectorizer.fit_transform_lead(archive, TopicFeatures().body_chars)[0]  # as NewsModel.train
-    features = TopicFeatures().fit_prefit(vectorizer, X)
-    del X
+    _, labelled, extra, _, features = archive_features()
     y, y_extra = np.array([a.topic for a in labelled], dtype=object), [a.topic for a in extra]
     F, F_extra = features.transform(labelled), features.transform(extra)
     rows, base = [], None
     for label, params in SETTINGS:
-        folds, prisoners, alone = scores(params, F, F_extra, y, y_extra)
-        base = folds if base is None else base
-        gain = folds - base
-        rows.append(f"| {label} | {folds.mean():.4f} | {gain.mean():+.4f} ± {gain.std():.4f} | "
-                    f"{prisoners:.3f} | {alone:.3f} |")
+        scored = scores(F, F_extra, y, y_extra, classifier(params), SEEDS)
+        rows.append(table_row(label, scored, base))
+        base = scored[0] if base is None else base
         E.say(rows[-1])
-    print(f"\n`python training/classifier_trials.py` "
-          f"({(time.perf_counter() - started) / 60:.0f} min; {E.git_state()})\n")
-    print("| classifier | macro-F1 (5 × 5 folds) | paired Δ | prisoners F1 | no labels |")
-    print("|---|---|---|---|---|")
-    print("\n".join(rows))
+    print_table("python training/classifier_trials.py", started, "classifier", "5 × 5", rows)
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -28,7 +28,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -68,18 +70,47 @@ def article_vectors(vectors, vectorizer: ArticleVectorizer, articles: list, idf:
 
 
 def scores(F: sp.csr_matrix, F_extra: sp.csr_matrix, y: np.ndarray, y_extra: list[str],
+           classifier: Callable[[], Any] = TopicClassifier, seeds: Sequence[int] = SEEDS,
            ) -> tuple[np.ndarray, float, float]:
-    """Macro-F1 per fold (15), mean prisoners F1, and the no-label macro-F1."""
+    """Macro-F1 per fold (5 per seed), mean prisoners F1, and the no-label macro-F1, of
+    the classifiers ``classifier()`` makes."""
     per_fold, prisoners = [], []
-    for seed in SEEDS:
+    for seed in seeds:
         predicted = np.empty(len(y), dtype=object)
         for train, test in StratifiedKFold(5, shuffle=True, random_state=seed).split(F, y):
-            model = TopicClassifier().fit(sp.vstack([F[train], F_extra]), list(y[train]) + y_extra)
+            model = classifier().fit(sp.vstack([F[train], F_extra], format="csr"),
+                                     list(y[train]) + y_extra)
             predicted[test] = model.predict(F[test])
             per_fold.append(f1_score(y[test], predicted[test], average="macro"))
         prisoners.append(f1_score(y, predicted, average=None, labels=list(TOPICS))[1])
-    alone = TopicClassifier().fit(F_extra, y_extra).predict(F)
+    alone = classifier().fit(F_extra, y_extra).predict(F)
     return np.array(per_fold), float(np.mean(prisoners)), float(f1_score(y, alone, average="macro"))
+
+
+def archive_features() -> tuple[list, list, list, ArticleVectorizer, TopicFeatures]:
+    """The archive, the labelled articles, the default corpus, and the vectorizer and topic
+    features fitted on the archive as ``NewsModel.train`` fits them."""
+    archive, labelled, extra = E.archive(), E.corpus("topics_dev"), E.default_articles()
+    E.say("fitting the vectorizer and the topic features on the archive")
+    vectorizer = ArticleVectorizer()
+    X = vectorizer.fit_transform_lead(archive, TopicFeatures().body_chars)[0]
+    return archive, labelled, extra, vectorizer, TopicFeatures().fit_prefit(vectorizer, X)
+
+
+def table_row(label: str, scored: tuple[np.ndarray, float, float],
+              base: np.ndarray | None = None) -> str:
+    """A row of the printed table, of what :func:`scores` returned; ``base`` is the
+    defaults' folds, for the paired difference (``None``: this is the defaults' row)."""
+    folds, prisoners, alone = scored
+    gain = "" if base is None else f"{(folds - base).mean():+.4f} ± {(folds - base).std():.4f}"
+    return f"| {label} | {folds.mean():.4f} | {gain} | {prisoners:.3f} | {alone:.3f} |"
+
+
+def print_table(command: str, started: float, what: str, folds: str, rows: list[str]) -> None:
+    print(f"\n`{command}` ({(time.perf_counter() - started) / 60:.0f} min; {E.git_state()})\n")
+    print(f"| {what} | macro-F1 ({folds} folds) | paired Δ | prisoners F1 | no labels |")
+    print("|---|---|---|---|---|")
+    print("\n".join(rows))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,16 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         sys.exit("topic_trials.py needs gensim: pip install -e '.[trials]'")
     started = time.perf_counter()
-    archive, labelled, extra = E.archive(), E.corpus("topics_dev"), E.default_articles()
-    E.say("fitting the vectorizer and the topic features on the archive")
-    vectorizer = ArticleVectorizer()
-    X = vectorizer.fit_transform_lead(archive, TopicFeatures().body_chars)[0]  # as NewsModel.train
-    features = TopicFeatures().fit_prefit(vectorizer, X)
-    del X
+    archive, labelled, extra, vectorizer, features = archive_features()
     y, y_extra = np.array([a.topic for a in labelled], dtype=object), [a.topic for a in extra]
     F, F_extra = features.transform(labelled), features.transform(extra)
-    base, base_prisoners, base_alone = scores(F, F_extra, y, y_extra)
-    rows = [f"| defaults | {base.mean():.4f} | | {base_prisoners:.3f} | {base_alone:.3f} |"]
+    defaults = scores(F, F_extra, y, y_extra)
+    base, rows = defaults[0], [table_row("defaults", defaults)]
     E.say("the archive's terms")
     titles, bodies = vectorizer.clean_bodies(archive)
     analyze = vectorizer.words_.analyzer
@@ -114,18 +140,11 @@ def main(argv: list[str] | None = None) -> int:
         for weight in WEIGHTS:
             beside = [sp.hstack([M, sp.csr_matrix(V * weight)], format="csr")
                       for M, V in ((F, D), (F_extra, D_extra))]
-            folds, prisoners, alone = scores(*beside, y, y_extra)
-            gain = folds - base
-            rows.append(f"| {name}, weight {weight} | {folds.mean():.4f} | {gain.mean():+.4f} ± "
-                        f"{gain.std():.4f} | {prisoners:.3f} | {alone:.3f} |")
+            rows.append(table_row(f"{name}, weight {weight}", scores(*beside, y, y_extra), base))
             E.say(rows[-1])
-    print(f"\n`python training/topic_trials.py --models {' '.join(args.models)}` "
-          f"({(time.perf_counter() - started) / 60:.0f} min; {E.git_state()})\n")
-    print("| features | macro-F1 (3 × 5 folds) | paired Δ | prisoners F1 | no labels |")
-    print("|---|---|---|---|---|")
-    print("\n".join(rows))
+    print_table(f"python training/topic_trials.py --models {' '.join(args.models)}", started,
+                "features", "3 × 5", rows)
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
