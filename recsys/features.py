@@ -392,10 +392,13 @@ class TermCounter(TransformerMixin, BaseEstimator):
         below stands for none. A caller summing one article's pieces itself skips the
         matrices of :meth:`transform`, which cost more than the counting for one text."""
         if getattr(self, "_table", None) is not None:
-            if len(self._unseen) > MAX_KNOWN_WORDS:  # servers meet new words every day
-                self._unseen, self._multi = {}, []
+            # One attribute for the pair, read and replaced whole: a thread must never
+            # see one pair's words with another's glued-word list.
+            unseen, multi = self._met
+            if len(unseen) > MAX_KNOWN_WORDS:  # servers meet new words every day
+                self._met = unseen, multi = {}, []
             text_of, columns = self._counter().table_entries(
-                texts, self._table, self.vocabulary_, self._unseen, self._multi, self._lock)
+                texts, self._table, self.vocabulary_, unseen, multi, self._lock)
             return text_of, columns, np.ones(len(columns))
         cache, multi = self._known_columns(texts)
         found = list(self._counter().entries(texts, self.vocabulary_, cache, multi, grow=False))
@@ -418,7 +421,7 @@ class TermCounter(TransformerMixin, BaseEstimator):
 
             _, _, hashes = hashed_words(self.seen_words_, raw_word_table())
             self._table = (kernels.text_words, *kernels.word_table(hashes, self.seen_columns_))
-            self._unseen, self._multi = {}, []  # words the archive never had, and glued ones
+            self._met = {}, []  # words the archive never had (hash -> column), glued ones
             self._lock = threading.Lock()
         else:
             self._known_columns()
@@ -452,7 +455,7 @@ class TermCounter(TransformerMixin, BaseEstimator):
     def __getstate__(self) -> dict:
         state = super().__getstate__()
         state["_cache"] = state["_multi"] = None  # per process; pickled, it would bloat bundles
-        for name in ("_asked_once", "_table", "_unseen", "_lock"):
+        for name in ("_asked_once", "_table", "_met", "_lock"):
             state.pop(name, None)
         return state
 

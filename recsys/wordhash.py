@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BASE", "NOT_FOUND", "char_table", "hashed_words", "batches", "JoinedWords", "distinct_hashes"]
+__all__ = ["BASE", "NOT_FOUND", "char_table", "hashed_words", "batches", "JoinedWords",
+           "distinct_hashes"]
 
 BASE = np.uint64(0x100000001B3)  # odd, so invertible modulo 2**64
 _INVERSE = np.uint64(pow(int(BASE), -1, 2**64))
