@@ -938,21 +938,19 @@ def report(args: argparse.Namespace, info: dict, runs: list[dict], started: floa
     rows = []
     for r in runs:
         cli = r["cli"]
+        # The columns that do not depend on the baseline: loading, bundle, memory.
+        serving = [f(r["serve"]["load_s"], 3), f(r["serve"].get("first_load_s", math.nan), 3),
+                   f"{f(r['bundle']['apparent'] / MB, 1)} ({f(r['bundle']['disk'] / MB, 1)})",
+                   f(r["serve"]["serving_rss"] / MB, 0)]
         if "error" in cli:
-            rows.append([f"{r['n']:,}", "failed: " + cli["error"], "", "", "", f(r["serve"]["load_s"], 3),
-                         f(r["serve"].get("first_load_s", math.nan), 3),
-                         f"{f(r['bundle']['apparent'] / MB, 1)} ({f(r['bundle']['disk'] / MB, 1)})",
-                         f(r["serve"]["serving_rss"] / MB, 0)])
+            rows.append([f"{r['n']:,}", "failed: " + cli["error"], "", "", "", *serving])
             continue
         mine = cli["recsys"]
         for key in ("python -c 'import sklearn'", "python -c 'import recsys'", "python -c pass"):
             b = cli[key]
             rows.append([f"{r['n']:,}", f"{f(mine['median'], 3)} ({f(mine['min'], 3)}–{f(mine['max'], 3)})",
                          f"`{key}`", f"{f(b['median'], 3)} ({f(b['min'], 3)}–{f(b['max'], 3)})",
-                         ratio(mine["median"], b["median"]), f(r["serve"]["load_s"], 3),
-                         f(r["serve"].get("first_load_s", math.nan), 3),
-                         f"{f(r['bundle']['apparent'] / MB, 1)} ({f(r['bundle']['disk'] / MB, 1)})",
-                         f(r["serve"]["serving_rss"] / MB, 0)])
+                         ratio(mine["median"], b["median"]), *serving])
     add(table(["size", "recsys recommend s", "baseline", "baseline s", "ratio", "load_bundle s",
                "first load s", "bundle MB", "serving RSS MB"], rows))
     shown = {min(runs, key=lambda r: abs(r["n"] - 60_000))["n"], runs[-1]["n"]}
