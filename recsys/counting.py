@@ -39,6 +39,10 @@ Document = str | tuple[str, ...]  # a text, or its parts (title, body) joined by
 Prepare = Callable[[Sequence[Any]], tuple[list[Document], list[tuple[int, ...]]]]
 
 _BATCH_CHARS = 1 << 19  # text hashed at once while counting: bounds the arrays (20 MB)
+# Held while the words a vectorizer meets after fitting are analysed and remembered: a
+# server's threads share them, and a glued word's number is its place in a shared list,
+# which another thread's append must not take. One for the process: new words are rare.
+NEW_WORDS_LOCK = threading.Lock()
 
 
 def joined(document: Document) -> str:
@@ -165,7 +169,8 @@ class WordCounter:
             cols = list(map(cache.get, counts))  # C-level lookups: the hot loop
             if None in cols:
                 new = [t for t, c in zip(counts, cols) if c is None]
-                cache.update(zip(new, self.columns_of(new, vocabulary, grow, multi)))
+                with NEW_WORDS_LOCK:
+                    cache.update(zip(new, self.columns_of(new, vocabulary, grow, multi)))
                 cols = list(map(cache.get, counts))
             vals = list(counts.values())
             if min(cols, default=0) < -1:  # glued words: spread over their terms
@@ -176,13 +181,12 @@ class WordCounter:
 
     def table_entries(self, texts: Sequence[str], table: tuple[Callable, np.ndarray, np.ndarray],
                       vocabulary: dict[str, int], unseen: dict[int, int],
-                      multi: list[tuple[int, ...]], lock: threading.Lock,
-                      ) -> tuple[np.ndarray, np.ndarray]:
+                      multi: list[tuple[int, ...]]) -> tuple[np.ndarray, np.ndarray]:
         """Each token occurrence of ``texts`` as (text, column) arrays (glued tokens'
         terms added, see :func:`spread_glued`), the tokens found and looked up by the
         compiled ``table``, ``(recsys.kernels.text_words, keys, values)`` over the hashes
         of known words; a token the table lacks is looked up in ``unseen`` (hash ->
-        column), where it is added when first analysed, holding ``lock``."""
+        column), where it is added when first analysed (holding :data:`NEW_WORDS_LOCK`)."""
         find, keys, values = table
         if self.analyzer.strip_markup:
             texts = [strip_html(t) for t in texts]
@@ -194,7 +198,7 @@ class WordCounter:
             new = np.flatnonzero(found == NOT_FOUND)
             if len(new):
                 found[new] = self._unseen_columns(text, starts[new], ends[new], hashes[new],
-                                                  vocabulary, unseen, multi, lock)
+                                                  vocabulary, unseen, multi)
             offsets = np.cumsum([0] + [len(t) + 1 for t in texts[span]])
             text_of.append(np.searchsorted(offsets, starts, side="right") - 1 + span.start)
             columns.append(found)
@@ -202,15 +206,13 @@ class WordCounter:
 
     def _unseen_columns(self, text: str, starts: np.ndarray, ends: np.ndarray,
                         hashes: np.ndarray, vocabulary: dict[str, int], unseen: dict[int, int],
-                        multi: list[tuple[int, ...]], lock: threading.Lock) -> list[int]:
+                        multi: list[tuple[int, ...]]) -> list[int]:
         missing: dict[int, str] = {}
         for key, start, end in zip(hashes.tolist(), starts.tolist(), ends.tolist()):
             if key not in unseen:
                 missing.setdefault(key, text[start:end])
         if missing:
-            # A server's threads share the words met: a glued word's number in ``multi``
-            # is its place there, which another thread's append must not move.
-            with lock:
+            with NEW_WORDS_LOCK:
                 unseen.update(zip(missing, self.columns_of(list(missing.values()), vocabulary,
                                                            False, multi)))
         return [unseen[key] for key in hashes.tolist()]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import threading
 import uuid
 import warnings
 from collections import Counter
@@ -157,6 +156,9 @@ def article_fields(articles: Iterable[ArticleLike]) -> tuple[list[str], list[str
 _PARALLEL_MIN_DOCS = 5000  # below this, starting worker processes costs more than it saves
 _SHARE_DOCS = 2000  # documents per counting task on average: small shares keep memory flat
 _ONE_OFF_CHARS = 100_000  # a first question this small analyses its own words (_known_columns)
+# A TermCounter's tables of the words met since fitting, per process; pickled, they would
+# bloat bundles.
+_PER_PROCESS = ("_known", "_asked_once", "_table", "_met")
 
 
 def _even_shares(documents: Sequence[Any], n_shares: int) -> list[tuple[int, int]]:
@@ -366,7 +368,8 @@ class TermCounter(TransformerMixin, BaseEstimator):
         self.seen_words_ = "\n".join(seen)
         self.seen_columns_ = column_of[np.fromiter(seen.values(), dtype=np.int64, count=len(seen))]
         del seen
-        self._cache, self._multi = None, []
+        for name in _PER_PROCESS:  # a warmed counter refitted: its tables are the old words'
+            self.__dict__.pop(name, None)
         for j, prefix in enumerate(prefixes):
             prefixes[j] = prefix[:, keep].tocsr()
             # A row's entries come in the column order of whichever process counted it;
@@ -398,7 +401,7 @@ class TermCounter(TransformerMixin, BaseEstimator):
             if len(unseen) > MAX_KNOWN_WORDS:  # servers meet new words every day
                 self._met = unseen, multi = {}, []
             text_of, columns = self._counter().table_entries(
-                texts, self._table, self.vocabulary_, unseen, multi, self._lock)
+                texts, self._table, self.vocabulary_, unseen, multi)
             return text_of, columns, np.ones(len(columns))
         cache, multi = self._known_columns(texts)
         found = list(self._counter().entries(texts, self.vocabulary_, cache, multi, grow=False))
@@ -422,7 +425,6 @@ class TermCounter(TransformerMixin, BaseEstimator):
             _, _, hashes = hashed_words(self.seen_words_, raw_word_table())
             self._table = (kernels.text_words, *kernels.word_table(hashes, self.seen_columns_))
             self._met = {}, []  # words the archive never had (hash -> column), glued ones
-            self._lock = threading.Lock()
         else:
             self._known_columns()
         return self
@@ -432,7 +434,8 @@ class TermCounter(TransformerMixin, BaseEstimator):
         need; a process's first question, if as small as a few articles, gets an empty
         one instead."""
         _check_fitted(self, "vocabulary_")
-        if (getattr(self, "_cache", None) is None and not getattr(self, "_asked_once", False)
+        known = getattr(self, "_known", None)
+        if (known is None and not getattr(self, "_asked_once", False)
                 and 0 < sum(map(len, texts)) <= _ONE_OFF_CHARS):
             # A command-line one-off: analysing its own few thousand words costs less than
             # the table of the archive's 455,000 (0.25 s at 60k articles). Same columns
@@ -440,13 +443,13 @@ class TermCounter(TransformerMixin, BaseEstimator):
             # articles, took 1.48 s this way against 1.05 s with the table.
             self._asked_once = True
             return {}, []
-        if (getattr(self, "_cache", None) is None
-                or len(self._cache) > len(self.seen_columns_) + MAX_KNOWN_WORDS):
+        if known is None or len(known[0]) > len(self.seen_columns_) + MAX_KNOWN_WORDS:
             # Per process, starting from the archive's words, and bounded: servers run
-            # for days and meet new words every day.
-            self._cache = dict(zip(self.seen_words_.split("\n"), self.seen_columns_.tolist()))
-            self._multi = []
-        return self._cache, self._multi
+            # for days and meet new words every day. The words and their glued-word list
+            # are one pair, replaced whole, as in ``entries``.
+            self._known = known = (dict(zip(self.seen_words_.split("\n"),
+                                            self.seen_columns_.tolist())), [])
+        return known
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         check_is_fitted(self, "vocabulary_")
@@ -454,8 +457,7 @@ class TermCounter(TransformerMixin, BaseEstimator):
 
     def __getstate__(self) -> dict:
         state = super().__getstate__()
-        state["_cache"] = state["_multi"] = None  # per process; pickled, it would bloat bundles
-        for name in ("_asked_once", "_table", "_met", "_lock"):
+        for name in _PER_PROCESS:
             state.pop(name, None)
         return state
 

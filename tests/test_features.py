@@ -15,6 +15,8 @@ from recsys import ArabicAnalyzer, Article, ArticleVectorizer, make_topic_pipeli
 from recsys.arabic import WordAnalysis, word_terms
 from recsys.boilerplate import remove_site_runs, site_of
 
+from .conftest import GLUED_FIRSTS, GLUED_SECONDS
+
 FOOTER = "تابعونا على قناتنا في تلغرام لمزيد من الأخبار العاجلة"
 DOCS = [
     Article("1", "غارة جوية على إدلب", f"استهدفت غارة جوية سوقا شعبيا في مدينة إدلب\n{FOOTER}"),
@@ -105,6 +107,15 @@ class _RegexWords(ArabicAnalyzer):
 
     def raw_words(self, text: str) -> list[str]:
         return super().raw_words(text)
+
+
+def _entry_rows(counter, texts: list[str]) -> np.ndarray:
+    """The texts' counts as a dense matrix, summed from ``TermCounter.entries`` (the
+    warmed path a server's vectorizer takes)."""
+    text_of, columns, counts = counter.entries(texts)
+    known = columns >= 0
+    return sp.csr_matrix((counts[known], (text_of[known], columns[known])),
+                         shape=(len(texts), len(counter.vocabulary_))).toarray()
 
 
 TRICKY = [  # markup, entities, diacritics, tatweel, glued words, marks, digits, scripts
@@ -200,6 +211,63 @@ def test_a_warmed_vectorizer_follows_its_new_settings(corpus: list[Article]) -> 
     assert not np.array_equal(cold.data, default.data)  # the settings did change the row
 
 
+@pytest.mark.parametrize("analyzer", [ArabicAnalyzer(), _RegexWords()], ids=["default", "own-words"])
+def test_a_warmed_counter_refitted_counts_its_new_texts(corpus: list[Article], analyzer) -> None:
+    """Fitting again forgets the words the counter met and looked up since its last
+    fitting: a server's table of the old texts' words would give the new vocabulary's
+    rows the old columns."""
+    from recsys.features import TermCounter
+
+    texts = [f"{a.title}\n{a.body}" for a in corpus]
+    served = TermCounter(analyzer).fit(texts[:300]).warm()
+    served.entries(texts[300:400])  # words met: looked up and remembered
+    served.fit(texts[300:])
+    fresh = TermCounter(analyzer).fit(texts[300:])
+    assert served.get_feature_names_out().tolist() == fresh.get_feature_names_out().tolist()
+
+    for some in (texts[:50], texts[300:400]):
+        assert np.array_equal(_entry_rows(served, some), _entry_rows(fresh, some))
+        assert np.array_equal(served.transform(some).toarray(), fresh.transform(some).toarray())
+
+
+@pytest.mark.parametrize("warmed", [False, True], ids=["cold", "warmed"])
+def test_new_glued_words_on_many_threads_count_as_on_one(corpus: list[Article], monkeypatch,
+                                                         warmed: bool) -> None:
+    """Threads share the words a vectorizer meets after fitting, glued ones numbered by
+    their place in one list, forgotten and started afresh past a bound: whichever thread
+    analyses a word, and whenever the table is started afresh, every row is the one a
+    single thread gets. (An analyzer that finds words its own way: the dict path.)"""
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    import recsys.features as features
+
+    vectorizer = ArticleVectorizer(analyzer=_RegexWords())
+    vectorizer.fit(corpus)
+    firsts, seconds = GLUED_FIRSTS, GLUED_SECONDS
+    texts = [Article(str(i), first, " ".join(f"{first}{second} {second}{first}"
+                                             for second in seconds))
+             for i, first in enumerate(firsts)] * 6
+    expected = [pickle.loads(pickle.dumps(vectorizer)).transform([t]) for t in texts]
+    assert all(row.nnz >= 10 for row in expected)
+    monkeypatch.setattr(features, "MAX_KNOWN_WORDS", 20)  # started afresh again and again
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads interleave between any two bytecodes
+    try:
+        for _ in range(5):
+            served = pickle.loads(pickle.dumps(vectorizer))
+            if warmed:
+                served.warm()
+            served.transform(corpus[:30])  # past the one-off first question
+            with ThreadPoolExecutor(8) as pool:
+                got = list(pool.map(served.transform, ([t] for t in texts)))
+            for ours, theirs in zip(got, expected):
+                assert np.array_equal(ours.indices, theirs.indices)
+                assert np.allclose(ours.data, theirs.data)
+    finally:
+        sys.setswitchinterval(switch)
+
+
 @pytest.mark.parametrize("analyzer", [None, _RegexWords()], ids=["default", "own-words"])
 def test_a_server_finds_words_as_a_one_off_command_does(corpus: list[Article], analyzer) -> None:
     """A warmed vectorizer finds and looks up words in a compiled hash table (an
@@ -266,18 +334,12 @@ def test_a_warmed_counter_counts_what_a_cold_one_counts(monkeypatch) -> None:
     counter.fit([f"{a} {b}" for a in TRICKY[::2] for b in TRICKY[::2]])  # half the words new
     cold, served = pickle.loads(pickle.dumps(counter)), pickle.loads(pickle.dumps(counter)).warm()
 
-    def summed(counter: TermCounter, texts: list[str]) -> np.ndarray:
-        text_of, columns, counts = counter.entries(texts)
-        known = columns >= 0
-        return sp.csr_matrix((counts[known], (text_of[known], columns[known])),
-                             shape=(len(texts), len(counter.vocabulary_))).toarray()
-
     texts = [f"{a} {b}" for a in TRICKY for b in TRICKY]
-    expected = summed(cold, texts)
+    expected = _entry_rows(cold, texts)
     assert expected.sum() > 100
-    assert np.array_equal(summed(served, texts), expected)
+    assert np.array_equal(_entry_rows(served, texts), expected)
     monkeypatch.setattr(counting, "_BATCH_CHARS", 300)
-    assert np.array_equal(summed(served, texts), expected)
+    assert np.array_equal(_entry_rows(served, texts), expected)
 
 
 def test_words_met_in_fitting_are_not_analysed_again(corpus: list[Article], monkeypatch) -> None:

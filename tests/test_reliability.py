@@ -43,6 +43,8 @@ from cli import app
 from recsys import BundleError, CorpusError, NewsModel, UnknownArticleError, load_bundle
 from recsys.corpus import MAX_BODY_CHARS
 
+from .conftest import GLUED_FIRSTS, GLUED_SECONDS
+
 runner = CliRunner()
 
 # --- Fixture text (written for these tests) ------------------------------------------------
@@ -872,9 +874,7 @@ def test_a_server_answers_on_threads_as_one_at_a_time(bundle: Path, corpus: list
 
     rng = random.Random(7)
     letters = "بتثجحخدذرزسشصضطظعغفقكلمنهي"
-    # Glued pairs of known words (a missing space after ة), each analysed when first met.
-    firsts = ["مدينة", "قرية", "جبهة", "منطقة", "حكومة", "قافلة", "مدرسة", "جامعة", "ساحة"]
-    seconds = ["قصف", "نزوح", "اعتقال", "سجن", "مساعدات", "مخيم", "جرحى", "معارك", "حصار"]
+    firsts, seconds = GLUED_FIRSTS, GLUED_SECONDS  # each glued pair analysed when first met
     texts = []
     for i, article in enumerate(corpus[:120]):
         invented = ["".join(rng.choice(letters) for _ in range(6)) for _ in range(3)]
