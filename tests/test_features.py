@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import time
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -230,6 +231,15 @@ def test_a_warmed_counter_refitted_counts_its_new_texts(corpus: list[Article], a
         assert np.array_equal(served.transform(some).toarray(), fresh.transform(some).toarray())
 
 
+class _YieldingList(list):
+    """A glued-word list whose appends let other threads run: it widens the window in
+    which two threads analysing new words could take each other's numbers."""
+
+    def append(self, item: object) -> None:
+        super().append(item)
+        time.sleep(0.0005)
+
+
 @pytest.mark.parametrize("warmed", [False, True], ids=["cold", "warmed"])
 def test_new_glued_words_on_many_threads_count_as_on_one(corpus: list[Article], monkeypatch,
                                                          warmed: bool) -> None:
@@ -250,20 +260,29 @@ def test_new_glued_words_on_many_threads_count_as_on_one(corpus: list[Article], 
              for i, first in enumerate(firsts)] * 6
     expected = [pickle.loads(pickle.dumps(vectorizer)).transform([t]) for t in texts]
     assert all(row.nnz >= 10 for row in expected)
+
+    def served_on_threads(widened: bool) -> None:
+        served = pickle.loads(pickle.dumps(vectorizer))
+        if warmed:
+            served.warm()
+        served.transform(corpus[:30])  # a one-off first question: its own table
+        served.transform(corpus[30:40])  # the second builds the table the threads share
+        if widened:
+            words, glued = served.words_._known
+            served.words_._known = words, _YieldingList(glued)
+        with ThreadPoolExecutor(8) as pool:
+            got = list(pool.map(served.transform, ([t] for t in texts)))
+        for ours, theirs in zip(got, expected):
+            assert np.array_equal(ours.indices, theirs.indices)
+            assert np.allclose(ours.data, theirs.data)
+
+    served_on_threads(widened=True)
     monkeypatch.setattr(features, "MAX_KNOWN_WORDS", 20)  # started afresh again and again
     switch = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)  # threads interleave between any two bytecodes
     try:
         for _ in range(5):
-            served = pickle.loads(pickle.dumps(vectorizer))
-            if warmed:
-                served.warm()
-            served.transform(corpus[:30])  # past the one-off first question
-            with ThreadPoolExecutor(8) as pool:
-                got = list(pool.map(served.transform, ([t] for t in texts)))
-            for ours, theirs in zip(got, expected):
-                assert np.array_equal(ours.indices, theirs.indices)
-                assert np.allclose(ours.data, theirs.data)
+            served_on_threads(widened=False)
     finally:
         sys.setswitchinterval(switch)
 
