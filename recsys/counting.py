@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from . import copies
 from .arabic import display_key, raw_word_table, strip_html
 from .boilerplate import BodyCleaner
 from .wordhash import NOT_FOUND, JoinedWords, batches, distinct_hashes
@@ -120,6 +121,9 @@ class Share:
     shown: list[tuple[int, tuple]]  # (column, display_key of its word) where that improved
     words: list[str]  # the distinct words first met in this share, but glued ones
     word_columns: np.ndarray  # and their columns (-1: none)
+    # The documents' text signatures (recsys.copies: values, counts); None when the
+    # analyzer finds words its own way (no hashes to make them from).
+    signatures: tuple[np.ndarray, np.ndarray] | None = None
 
 
 @dataclass(frozen=True)
@@ -233,26 +237,35 @@ class WordCounter:
         return sp.csr_matrix((np.array(values, dtype=np.float32)[keep], (rows[keep], cols[keep])),
                              shape=(len(indptr) - 1, len(vocabulary)))
 
-    def count_hashed(self, texts: list[str], vocab: _Vocabulary) -> sp.csr_matrix:
+    def count_hashed(self, texts: list[str], vocab: _Vocabulary,
+                     ) -> tuple[sp.csr_matrix, tuple[np.ndarray, np.ndarray]]:
         """``count(texts, ...)`` while fitting, to the same matrix and vocabulary, with
         the tokens found and told apart by their hashes (:mod:`recsys.wordhash`): a
         string object per token cost more than all the rest of counting. Only the
-        tokens new to ``vocab`` are cut out as strings, in the order first met."""
+        tokens new to ``vocab`` are cut out as strings, in the order first met. Also the
+        texts' signatures (:func:`recsys.copies.signatures`), from the same hashes."""
         if self.analyzer.strip_markup:
             texts = [strip_html(t) for t in texts]
-        rows, columns = [], []
+        rows, columns, values, counts = [], [], [], []
         for span in batches(texts, _BATCH_CHARS):
-            text_of, found = self.count_batch(texts[span], vocab)
+            text_of, found, (value, count) = self.count_batch(texts[span], vocab)
             rows.append(text_of + span.start)
             columns.append(found)
+            values.append(value)
+            counts.append(count)
         rows = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
         columns = np.concatenate(columns) if columns else np.empty(0, dtype=np.int64)
+        signed = ((np.concatenate(values), np.concatenate(counts)) if values
+                  else copies.signatures(np.empty(0), np.empty(0), 0))
         return sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, columns)),
-                             shape=(len(texts), len(vocab.terms)))
+                             shape=(len(texts), len(vocab.terms))), signed
 
-    def count_batch(self, texts: list[str], vocab: _Vocabulary) -> tuple[np.ndarray, np.ndarray]:
-        """The text and column of each term occurrence of ``texts``."""
+    def count_batch(self, texts: list[str], vocab: _Vocabulary,
+                    ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """The text and column of each term occurrence of ``texts``, and the texts'
+        signatures."""
         words = JoinedWords.of(texts, raw_word_table())
+        signed = copies.signatures(words.hashes, words.text_of, len(texts))
         starts, text_of = words.starts, words.text_of
         distinct, first, inverse = distinct_hashes(words.hashes)
         at = np.searchsorted(vocab.hashes, distinct)
@@ -273,7 +286,7 @@ class WordCounter:
             vocab.hashed_columns = np.insert(vocab.hashed_columns, at[new], columns[new])
         text_of, columns = spread_glued(text_of, columns[inverse], vocab.multi)
         keep = columns >= 0
-        return text_of[keep], columns[keep]
+        return text_of[keep], columns[keep], signed
 
     def count_part(self, documents: Sequence[Any], cuts: Sequence[tuple[int, ...]] | None,
                     firsts: bool, prepare: Prepare | None, fit: str) -> Share:
@@ -294,8 +307,12 @@ class WordCounter:
             _FITS.clear()  # an earlier fit's vocabulary is of no further use
         vocab = _FITS.setdefault(fit, _Vocabulary())
         first_term, first_token = len(vocab.terms), len(vocab.columns)
+        signed = None
         if self.hashed:
-            counts = self.count_hashed(texts, vocab)
+            counts, (values, shingles) = self.count_hashed(texts, vocab)
+            # The pieces before the first parts, in blocks of one per document.
+            pieces = len(texts) - (len(documents) if firsts else 0)
+            signed = copies.combined(values[:pieces], shingles[:pieces], len(documents))
         else:  # an analyzer of other words: find them its way
             counts = self.count(texts, vocab.terms, vocab.columns, vocab.multi, grow=True)
         # A term shows as its most readable word (see display_key) among its tokens.
@@ -312,7 +329,7 @@ class WordCounter:
                     vocab.shown[col] = improved[col] = key
         return Share(counts, f"{_PROCESS}-{fit}", first_term,
                       list(itertools.islice(vocab.terms, first_term, None)), list(improved.items()),
-                      words, np.array(word_columns, dtype=np.int64))
+                      words, np.array(word_columns, dtype=np.int64), signed)
 
 
 @dataclass(frozen=True)

@@ -26,13 +26,13 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.utils.validation import check_is_fitted
 
-from . import counting
+from . import copies, counting
 from .arabic import (MAX_KNOWN_WORDS, WordAnalysis, clean, display_key, normalize_letters,
                      raw_word_table, raw_words, strip_html)
 from .boilerplate import BodyCleaner, learn_lines, learn_site_runs, site_of
 from .corpus import Article
 from .counting import CountedArticle, Prepare, Share, WordCounter, lead_end, lead_of, loaded
-from .wordhash import distinct_hashes, hashed_words
+from .wordhash import JoinedWords, distinct_hashes, hashed_words
 
 __all__ = ["ArabicAnalyzer", "ArticleVectorizer", "TermCounter", "article_fields", "lead_of",
            "lead_end"]
@@ -161,6 +161,12 @@ _ONE_OFF_CHARS = 100_000  # a first question this small analyses its own words (
 _PER_PROCESS = ("_known", "_asked_once", "_table", "_met")
 
 
+def _signatures_of(titles: list[str], bodies: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Text signatures (:mod:`recsys.copies`) of cleaned titles and bodies."""
+    words = JoinedWords.of([f"{t}\n{b}" for t, b in zip(titles, bodies)], raw_word_table())
+    return copies.signatures(words.hashes, words.text_of, len(titles))
+
+
 def _even_shares(documents: Sequence[Any], n_shares: int) -> list[tuple[int, int]]:
     """``n_shares`` contiguous ranges of documents holding about equal amounts of text:
     counting time follows the text, and long documents come in runs (one site's scraped
@@ -174,17 +180,19 @@ def _even_shares(documents: Sequence[Any], n_shares: int) -> list[tuple[int, int
 
 
 def _merge_parts(shares: Iterable[Share], after_last: Callable[[], object] | None = None,
-                 ) -> tuple[sp.csr_matrix, np.ndarray, list[str | None], dict[str, int]]:
+                 ) -> tuple[sp.csr_matrix, np.ndarray, list[str | None], dict[str, int],
+                            tuple[np.ndarray, np.ndarray] | None]:
     """Stack the shares' counts on one vocabulary (first seen, first numbered), pick
-    each term's display word and gather every word's column, consuming the shares as
-    they come; ``after_last`` runs once the last has come, before the stacking (to stop
-    the counting processes)."""
+    each term's display word, gather every word's column and the documents' signatures,
+    consuming the shares as they come; ``after_last`` runs once the last has come,
+    before the stacking (to stop the counting processes)."""
     vocabulary: dict[str, int] = {}
     shown: list[tuple | None] = []
     seen: dict[str, int] = {}  # word -> merged column (-1: none)
     to_merged: dict[str, np.ndarray] = {}  # a process's columns -> merged columns
-    blocks = []
+    blocks, signed = [], []
     for share in shares:
+        signed.append(share.signatures)
         mapping = to_merged.get(share.vocabulary, np.empty(0, dtype=np.int64))
         if len(mapping) != share.first_term:
             raise RuntimeError("a counting process's shares arrived out of order")
@@ -206,8 +214,10 @@ def _merge_parts(shares: Iterable[Share], after_last: Callable[[], object] | Non
     width = len(vocabulary)
     stacked = sp.vstack([sp.csr_matrix(b, shape=(len(b[2]) - 1, width)) for b in blocks],
                         format="csr")
+    signatures = (None if not signed or any(s is None for s in signed) else
+                  (np.concatenate([v for v, _ in signed]), np.concatenate([c for _, c in signed])))
     return (stacked, np.array(list(vocabulary), dtype=object), [k and k[-1] for k in shown],
-            seen)
+            seen, signatures)
 
 
 class TermCounter(TransformerMixin, BaseEstimator):
@@ -329,11 +339,14 @@ class TermCounter(TransformerMixin, BaseEstimator):
                                   [fit] * len(shares))
             # Stop the processes now, not at the caller's exit: their memory is freed
             # before the stacked counts are built.
-            counts, terms, words, seen = _merge_parts(parts, after_last=processes.shutdown)
+            counts, terms, words, seen, signatures = _merge_parts(parts,
+                                                                  after_last=processes.shutdown)
         else:
-            counts, terms, words, seen = _merge_parts([counter.count_part(
+            counts, terms, words, seen, signatures = _merge_parts([counter.count_part(
                 documents, cuts, first_weight != 1, prepare, fit)])
             counting.forget(fit)
+        # Kept for the caller to take (NewsModel.train gives them to the related index).
+        self.signatures_ = signatures
         # Each share's rows are blocks of its documents: the pieces, then the first parts.
         n_pieces = 1 + (n_cuts if prepare is not None else len(cuts[0]) if cuts else 0)
         sizes = np.array([b - a for a, b in shares])
@@ -457,7 +470,7 @@ class TermCounter(TransformerMixin, BaseEstimator):
 
     def __getstate__(self) -> dict:
         state = super().__getstate__()
-        for name in _PER_PROCESS:
+        for name in (*_PER_PROCESS, "signatures_"):  # signatures: the index keeps them
             state.pop(name, None)
         return state
 
@@ -719,10 +732,32 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         state.pop("_compiled_row", None)
         return state
 
+    def signatures(self, articles: Iterable[ArticleLike]) -> tuple[np.ndarray, np.ndarray]:
+        """The articles' text signatures (:mod:`recsys.copies`) of their cleaned title
+        and body, as fitting makes them for the archive."""
+        return _signatures_of(*self.clean_bodies(articles))
+
+    def transform_signed(self, articles: Iterable[ArticleLike],
+                         ) -> tuple[sp.csr_matrix, tuple[np.ndarray, np.ndarray]]:
+        """:meth:`transform` and :meth:`signatures` from one cleaning of the text (a new
+        article's related list needs both)."""
+        _check_fitted(self, "tfidf_")
+        titles, bodies = self.clean_bodies(articles)
+        return self._rows_of(titles, bodies), _signatures_of(titles, bodies)
+
+    def fitted_signatures(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The signatures of the articles of the last fit, made while counting them;
+        ``None`` for an analyzer that finds words its own way. Not saved with the
+        vectorizer: the related index keeps them."""
+        return getattr(self.words_, "signatures_", None)
+
     def transform(self, articles: Iterable[ArticleLike]) -> sp.csr_matrix:
         """Vectorize articles with the fitted vocabulary; rows are L2-normalised."""
         _check_fitted(self, "tfidf_")
-        titles, bodies = self.clean_bodies(articles)
+        return self._rows_of(*self.clean_bodies(articles))
+
+    def _rows_of(self, titles: list[str], bodies: list[str]) -> sp.csr_matrix:
+        """:meth:`transform` of cleaned titles and bodies."""
         if not self.char_ngrams:
             return self._word_rows(titles, bodies, combined=True)
         blocks = [self._word_rows(titles, bodies), self._char_block(titles, bodies, fit=False)]

@@ -100,6 +100,11 @@ def test_parallel_counting_in_shares_equals_one_pass(corpus, monkeypatch) -> Non
         # Whichever process counted a row, its entries come in column order, so every
         # fit sums them (norms, dot products) in the same order.
         assert all(np.all(np.diff(b.indices[b.indptr[i]:b.indptr[i + 1]]) > 0) for i in range(b.shape[0]))
+    # The text signatures (recsys.copies) are made where the text is counted: the same
+    # whichever process counted an article, one per article, in the archive's order.
+    for a, b in zip(serial.fitted_signatures(), parallel.fitted_signatures()):
+        np.testing.assert_array_equal(a, b)
+    assert serial.fitted_signatures()[0].shape == (len(corpus), 32)
 
 
 class _RegexWords(ArabicAnalyzer):
