@@ -274,14 +274,17 @@ def _related_options(k: int, half_life: Optional[float], max_age: Optional[float
                      before_only: bool, min_score: Optional[float], min_count: Optional[int],
                      mmr: Optional[float], duplicate_threshold: Optional[float],
                      no_collapse: bool, undated_weight: Optional[float] = None,
-                     theme_weight: Optional[float] = None) -> dict[str, Any]:
+                     theme_weight: Optional[float] = None,
+                     copy_overlap: Optional[float] = None) -> dict[str, Any]:
     given = {"k": k, "half_life_days": half_life, "max_age_days": max_age, "min_score": min_score,
              "min_count": min_count, "mmr_lambda": mmr, "duplicate_threshold": duplicate_threshold,
              "before_only": before_only or None, "undated_weight": undated_weight,
-             "theme_weight": theme_weight}
+             "theme_weight": theme_weight, "copy_overlap": copy_overlap}
     options = {name: value for name, value in given.items() if value is not None}
     if half_life == 0:
         options["half_life_days"] = None  # recency off
+    if copy_overlap == 0:
+        options["copy_overlap"] = None  # copies told by the cosine alone
     return options | ({"duplicate_threshold": None} if no_collapse else {})
 
 
@@ -301,6 +304,9 @@ MinCountOpt = Annotated[Optional[int], typer.Option(help="Show none if fewer tha
 MmrOpt = Annotated[Optional[float], typer.Option(help="Diversify with MMR, lambda in [0, 1].")]
 DupOpt = Annotated[Optional[float], typer.Option(help="Cosine at which two articles are copies.")]
 NoCollapseOpt = Annotated[bool, typer.Option(help="Keep reposted copies in the list.")]
+CopyOpt = Annotated[Optional[float], typer.Option(
+    min=0, max=1, help="Share of the shorter text's five-word runs that two articles that "
+    "close must share to be copies (default 0.6; 0: the cosine alone decides).")]
 OverridesOpt = Annotated[Optional[Path], typer.Option(
     help="JSON: pin_ids, exclude_ids, exclude_topics, require_topics.")]
 
@@ -318,7 +324,7 @@ def recommend(
     theme_weight: ThemeOpt = None, max_age: MaxAgeOpt = None, before_only: BeforeOpt = False,
     min_score: MinScoreOpt = None, min_count: MinCountOpt = None, mmr: MmrOpt = None,
     duplicate_threshold: DupOpt = None, no_collapse: NoCollapseOpt = False,
-    overrides: OverridesOpt = None,
+    copy_overlap: CopyOpt = None, overrides: OverridesOpt = None,
     pin: Annotated[Optional[list[str]], typer.Option(help="Pin this id first (repeatable).")] = None,
     exclude: Annotated[Optional[list[str]], typer.Option(help="Never suggest this id.")] = None,
     exclude_topic: Annotated[Optional[list[str]], typer.Option(help="Never suggest this topic.")] = None,
@@ -334,7 +340,8 @@ def recommend(
              "exclude_topics": [*editor.get("exclude_topics", []), *(exclude_topic or [])],
              "require_topics": [*editor.get("require_topics", []), *(require_topic or [])]}
     options = _related_options(k, half_life, max_age, before_only, min_score, min_count, mmr,
-                               duplicate_threshold, no_collapse, undated_weight, theme_weight)
+                               duplicate_threshold, no_collapse, undated_weight, theme_weight,
+                               copy_overlap)
     if id is not None:
         query: Any = id
         related = news.related(id, **rules, **options)
@@ -392,6 +399,7 @@ def export(
     theme_weight: ThemeOpt = None, max_age: MaxAgeOpt = None, before_only: BeforeOpt = False,
     min_score: MinScoreOpt = None, min_count: MinCountOpt = None, mmr: MmrOpt = None,
     duplicate_threshold: DupOpt = None, no_collapse: NoCollapseOpt = False,
+    copy_overlap: CopyOpt = None,
     backend: Annotated[Backend, typer.Option(help="Run chunks locally or on Dask.")] = Backend.local,
     scheduler: Annotated[Optional[str], typer.Option(
         help="Dask scheduler address (implies --backend dask).")] = None,
@@ -401,7 +409,8 @@ def export(
     """Related lists for every archived article, one JSON line each."""
     news = _load(model)
     options = _related_options(k, half_life, max_age, before_only, min_score, min_count, mmr,
-                               duplicate_threshold, no_collapse, undated_weight, theme_weight)
+                               duplicate_threshold, no_collapse, undated_weight, theme_weight,
+                               copy_overlap)
     use_dask = backend is Backend.dask or scheduler is not None
     say = _stage_printer()
     total = len(news)

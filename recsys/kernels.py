@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from . import copies as _copies
 from .scoring import BIN_SHIFT, LOWEST_BIN, N_BINS, NO_DATE
 from .wordhash import BASE as _BASE
 from .wordhash import NOT_FOUND
@@ -33,6 +34,39 @@ __all__ = ["gather_pools", "exact_scores", "first_distinct", "row_similarities",
            "article_row", "word_table", "text_words"]
 
 _JIT = {"cache": True, "nogil": True}
+
+_overlap = njit(**_JIT)(_copies.overlap)
+
+
+@njit(**_JIT)
+def _is_copy(cosine, copy_at, copies, first_values, first_count, second):
+    """Whether a pair at ``cosine`` is a copy: from ``copy_at`` and, where the index
+    keeps signatures and the first one's is known (count -1: unknown), an overlap of
+    their text from ``copies[2]`` (see :func:`recsys.scoring.is_copy`)."""
+    if cosine < copy_at:
+        return False
+    values, counts, least = copies[0], copies[1], copies[2]
+    if values.shape[0] == 0 or first_count < 0:
+        return True
+    return _overlap(first_values, first_count, values[second], counts[second]) >= least
+
+
+@njit(**_JIT)
+def _rows_copy(cosine, copy_at, copies, first, second):
+    """:func:`_is_copy` of two archived rows."""
+    if cosine < copy_at:
+        return False
+    if copies[0].shape[0] == 0:
+        return True
+    return _is_copy(cosine, copy_at, copies, copies[0][first], copies[1][first], second)
+
+
+@njit(**_JIT)
+def _of_row(copies, row):
+    """``copies`` with archived row ``row`` as the query (its signature, if kept)."""
+    if copies[0].shape[0] == 0:
+        return copies
+    return (copies[0], copies[1], copies[2], copies[0][row], copies[1][row])
 
 
 @njit(**_JIT)
@@ -204,9 +238,9 @@ def _row_theme(theme_rows, scales, row):
 
 
 @njit(**_JIT)
-def first_distinct(indptr, indices, data, rows, k, threshold, dense):
-    """Positions of the first ``k`` of ``rows`` (best first) that are not near-copies
-    (cosine >= ``threshold``) of one taken before them."""
+def first_distinct(indptr, indices, data, rows, k, threshold, dense, copies):
+    """Positions of the first ``k`` of ``rows`` (best first) that are not copies (cosine
+    >= ``threshold``, and text overlap: :func:`_is_copy`) of one taken before them."""
     chosen = np.empty(min(k, rows.shape[0]), dtype=np.int64)
     n_chosen = 0
     for i in range(rows.shape[0]):
@@ -215,7 +249,8 @@ def first_distinct(indptr, indices, data, rows, k, threshold, dense):
         _scatter(indptr, indices, data, rows[i], dense, 1.0)
         copy = False
         for c in range(n_chosen):
-            if _dot(indptr, indices, data, rows[chosen[c]], dense) >= threshold:
+            if _rows_copy(_dot(indptr, indices, data, rows[chosen[c]], dense), threshold, copies,
+                          rows[chosen[c]], rows[i]):
                 copy = True
                 break
         _scatter(indptr, indices, data, rows[i], dense, 0.0)
@@ -256,31 +291,33 @@ def _best_first(scores):
 
 @njit(**_JIT)
 def finish_plain(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, days,
-                 day, decay, k, threshold, themes, query_theme):
+                 day, decay, k, threshold, themes, query_theme, copies):
     """The finishing of a query in one call (no MMR): the candidates ``cands`` (rows,
     ascending) re-scored exactly, those under ``floor`` or copies of the query (cosine
-    ``>= copy_at``) dropped, scores times ``decay[age]`` (age in days from the freshest
-    dated candidate; undated ones times ``decay[-1]`` if any candidate is dated; an empty
-    ``decay`` turns recency off; a query with no close match mixed with its theme
-    similarity first, see :func:`recsys.scoring.ranked`), best first (ties by row), and
-    of the best ``max(3k, k + 20)`` the first ``k`` that are not near-copies (``>=
+    ``>= copy_at`` and, with signatures, sharing their text: ``copies``, see
+    :func:`recsys.scoring.is_copy`) dropped, scores times ``decay[age]`` (age in days
+    from the freshest dated candidate; undated ones times ``decay[-1]`` if any candidate
+    is dated; an empty ``decay`` turns recency off; a query with no close match mixed
+    with its theme similarity first, see :func:`recsys.scoring.ranked`), best first (ties
+    by row), and of the best ``max(3k, k + 20)`` the first ``k`` that are not near-copies (``>=
     threshold``) of one taken before. Returns (rows, scores): what
     :func:`recsys.scoring.finish_plain` returns, to the last bit. In Python between
     kernels these steps cost a fifth of a query."""
     raw = exact_scores(indptr, indices, data, cands, terms, weights, dense)
     return _finish_scored(indptr, indices, data, cands, raw, dense, floor, copy_at, days, day,
-                          decay, k, threshold, themes, query_theme)
+                          decay, k, threshold, themes, query_theme, copies)
 
 
 @njit(**_JIT)
 def _finish_scored(indptr, indices, data, cands, raw, dense, floor, copy_at, days, day, decay,
-                   k, threshold, themes, query_theme):
+                   k, threshold, themes, query_theme, copies):
     """:func:`finish_plain` once the candidates' exact cosines ``raw`` are known."""
     kept = np.empty(cands.shape[0], dtype=np.int64)
     scores = np.empty(cands.shape[0], dtype=np.float64)
     n = 0
     for i in range(cands.shape[0]):
-        if raw[i] >= floor and raw[i] < copy_at:
+        if raw[i] >= floor and not _is_copy(raw[i], copy_at, copies, copies[3], copies[4],
+                                            cands[i]):
             kept[n] = cands[i]
             scores[n] = raw[i]
             n += 1
@@ -308,14 +345,14 @@ def _finish_scored(indptr, indices, data, cands, raw, dense, floor, copy_at, day
     if threshold == np.inf:
         chosen = np.arange(min(k, limit))
     else:
-        chosen = first_distinct(indptr, indices, data, kept[:limit], k, threshold, dense)
+        chosen = first_distinct(indptr, indices, data, kept[:limit], k, threshold, dense, copies)
     return kept[chosen], scores[chosen]
 
 
 @njit(**_JIT)
 def related_query(indptr, indices, data, postings_indptr, postings_indices, postings_data,
                   common, terms, weights, exclude, day, query_theme, pool, floor, copy_at, days,
-                  decay, k, threshold, themes, scores, dense):
+                  decay, k, threshold, themes, scores, dense, copies):
     """A plain related list (no editors' rules, no date filter, no MMR) for the query
     ``(terms, weights)`` dated ``day``, of theme ``query_theme`` (empty: projected from
     its terms if it has no close match and the theme arguments hold a projection, see
@@ -338,7 +375,7 @@ def related_query(indptr, indices, data, postings_indptr, postings_indices, post
     exact_weights = weights.astype(np.float64)
     raw = exact_scores(indptr, indices, data, cands, terms, exact_weights, dense)
     if (themes[2] > 0.0 and (query_theme.shape[0] > 0 or themes[5].shape[0] > 0)
-            and _best_kept_under(raw, floor, copy_at, themes[3])):
+            and _best_kept_under(raw, cands, floor, copy_at, themes[3], copies)):
         if query_theme.shape[0] == 0:
             query_theme = projected_theme(themes[5], terms, exact_weights)
         if themes[4] > pool:
@@ -346,7 +383,7 @@ def related_query(indptr, indices, data, postings_indptr, postings_indices, post
             raw = exact_scores(indptr, indices, data, cands, terms, exact_weights, dense)
     scores[:] = 0.0
     return _finish_scored(indptr, indices, data, cands, raw, dense, floor, copy_at, days, day,
-                          decay, k, threshold, themes, query_theme)
+                          decay, k, threshold, themes, query_theme, copies)
 
 
 @njit(**_JIT)
@@ -366,19 +403,22 @@ def projected_theme(projection, terms, weights):
 
 
 @njit(**_JIT)
-def no_close_match(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, below):
+def no_close_match(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, below,
+                   copies):
     """See :func:`recsys.scoring.no_close_match`."""
     return _best_kept_under(exact_scores(indptr, indices, data, cands, terms, weights, dense),
-                            floor, copy_at, below)
+                            cands, floor, copy_at, below, copies)
 
 
 @njit(**_JIT)
-def _best_kept_under(raw, floor, copy_at, below):
-    """Whether the best of the cosines ``raw`` from ``floor`` and under ``copy_at`` is
-    under ``below`` (none: no)."""
+def _best_kept_under(raw, cands, floor, copy_at, below, copies):
+    """Whether the best of the cosines ``raw`` of ``cands`` from ``floor`` that are not
+    copies of the query is under ``below`` (none: no)."""
     best, found = 0.0, False
     for i in range(raw.shape[0]):
-        if raw[i] >= floor and raw[i] < copy_at and (not found or raw[i] > best):
+        if (raw[i] >= floor and not _is_copy(raw[i], copy_at, copies, copies[3], copies[4],
+                                             cands[i])
+                and (not found or raw[i] > best)):
             best, found = raw[i], True
     return found and best < below
 
@@ -386,7 +426,7 @@ def _best_kept_under(raw, floor, copy_at, below):
 @njit(**_JIT)
 def related_rows(indptr, indices, data, postings_indptr, postings_indices, postings_data,
                  common, rows, pool, floor, copy_at, days, decay, k, threshold, themes, scores,
-                 dense):
+                 dense, copies):
     """:func:`related_query` for each of the archive ``rows``, as a query by its own row.
     Returns ``(found, found_scores, counts)``: row ``q``'s list is
     ``found[q, :counts[q]]``. One call for a whole share of a batch."""
@@ -405,7 +445,7 @@ def related_rows(indptr, indices, data, postings_indptr, postings_indices, posti
         chosen, chosen_scores = related_query(
             indptr, indices, data, postings_indptr, postings_indices, postings_data, common,
             terms, weights, row, np.int64(days[row]), query_theme, pool, floor, copy_at, days,
-            decay, k, threshold, themes, scores, dense)
+            decay, k, threshold, themes, scores, dense, _of_row(copies, row))
         n = chosen.shape[0]
         counts[q] = n
         found[q, :n] = chosen

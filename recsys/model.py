@@ -202,7 +202,8 @@ class NewsModel:
         topics = [a.topic or str(p) for a, p in zip(archive, predicted)]
         index = RelatedIndex(settings).fit(X, [a.id for a in archive],
                                            dates=[a.date for a in archive], topics=topics,
-                                           themes=features.themes(X))
+                                           themes=features.themes(X),
+                                           signatures=vectorizer.fitted_signatures())
         index.set_theme_projection(features.theme_projection())
         counts = Counter(a.topic for a in own.values())
         metrics, data_hash = metrics.result(), data_hash.result()
@@ -323,10 +324,16 @@ class NewsModel:
         if date is None and isinstance(article, Article):
             date = article.date
         rules = self._rules(pin_ids, exclude_ids, exclude_topics, require_topics)
-        vector = self.vectorizer.transform([article])
+        signature = None
+        if self.index.signatures_ is not None:  # copies of the text told by their text too
+            vector, (values, counts) = self.vectorizer.transform_signed([article])
+            signature = values[0], int(counts[0])
+        else:
+            vector = self.vectorizer.transform([article])
         if self.index.themes_ is not None and self.index.theme_projection_ is None:
             self.index.set_theme_projection(self.topic_features.theme_projection())
-        return self.index.similar_to_vector(vector, k, date=date, rules=rules, **settings)
+        return self.index.similar_to_vector(vector, k, date=date, rules=rules,
+                                            signature=signature, **settings)
 
     def related_batch(self, article_ids: Sequence[str] | None = None, k: int | None = None,
                       **settings: Any) -> Iterator[tuple[str, Related]]:
@@ -387,8 +394,10 @@ class NewsModel:
         predicted = self.classifier.predict(self.topic_features.transform(articles))
         topics = [a.topic or str(p) for a, p in zip(articles, predicted)]
         themes = self.topic_features.themes(X) if self.index.themes_ is not None else None
+        signatures = (self.vectorizer.signatures(articles) if self.index.signatures_ is not None
+                      else None)
         self.index.add(X, [a.id for a in articles], dates=[a.date for a in articles], topics=topics,
-                       themes=themes)
+                       themes=themes, signatures=signatures)
         table = self._archive_table(articles, topics)
         for name, column in table.items():
             self.archive[name].extend(column)

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .copies import SIGNATURE_SIZE, overlap
+
 __all__ = ["gather_pools", "exact_scores", "first_distinct", "row_similarities",
            "ranked", "finish_plain", "related_query", "related_rows", "decay_table",
            "theme_similarities", "row_theme", "projected_theme", "no_close_match", "NO_THEMES",
-           "BIN_SHIFT", "LOWEST_BIN", "N_BINS", "NO_DATE", "score_bins"]
+           "BIN_SHIFT", "LOWEST_BIN", "N_BINS", "NO_DATE", "score_bins", "is_copy",
+           "copy_arguments", "rows_copy", "NO_COPIES"]
 
 NO_DATE = np.iinfo(np.int32).min
 """Day number stored for articles without a date."""
@@ -40,6 +43,54 @@ NO_THEMES = (np.zeros((0, 0), dtype=np.int8), np.zeros(0, dtype=np.float32), 0.0
 """The theme arguments of an index without themes: ``(themes, scales, weight, below, pool,
 projection)`` (see :func:`ranked` and :func:`related_query`)."""
 
+
+
+def copy_arguments(values: np.ndarray, counts: np.ndarray, least: float,
+                   query_values: np.ndarray | None = None, query_count: int = -1) -> tuple:
+    """The copy arguments of the scoring functions: ``(values, counts, least,
+    query_values, query_count)``, the archive's text signatures (:mod:`recsys.copies`;
+    none: copies are told by the cosine alone), the least text overlap of a copy, and the
+    query's signature (count -1: unknown, the cosine alone decides for the query)."""
+    if query_values is None:
+        query_values = np.zeros(SIGNATURE_SIZE, dtype=np.uint16)
+    return (np.ascontiguousarray(values, dtype=np.uint16),
+            np.ascontiguousarray(counts, dtype=np.int64), float(least),
+            np.ascontiguousarray(query_values, dtype=np.uint16), np.int64(query_count))
+
+
+NO_COPIES = copy_arguments(np.zeros((0, SIGNATURE_SIZE), dtype=np.uint16), np.zeros(0), 0.0)
+"""The copy arguments of an index without signatures: copies told by the cosine alone."""
+
+
+def is_copy(cosine, copy_at, copies, first_values, first_count, second) -> bool:
+    """Whether a pair at ``cosine`` is a copy (the query and a candidate, or two
+    candidates): its cosine reaches ``copy_at`` and, where the index keeps signatures
+    and the first's is known (count -1: unknown), the estimated share of the shorter
+    text's five-word runs that the other holds reaches ``copies[2]``. Same words at 0.8
+    are often other outlets' write-ups of a story, which readers want; a repost repeats
+    the text."""
+    if cosine < copy_at:
+        return False
+    values, counts, least = copies[:3]
+    if not len(values) or first_count < 0:
+        return True
+    return overlap(first_values, first_count, values[second], counts[second]) >= least
+
+
+def rows_copy(cosine, copy_at, copies, first, second) -> bool:
+    """:func:`is_copy` of two archived rows."""
+    if cosine < copy_at:
+        return False
+    if not len(copies[0]):
+        return True
+    return is_copy(cosine, copy_at, copies, copies[0][first], copies[1][first], second)
+
+
+def _of_row(copies, row):
+    """``copies`` with archived row ``row`` as the query."""
+    if not len(copies[0]):
+        return copies
+    return (*copies[:3], copies[0][row], copies[1][row])
 
 def score_bins(bits: np.ndarray) -> np.ndarray:
     """Histogram bin of each non-negative float32 score, given as its int32 bits."""
@@ -111,9 +162,9 @@ def row_theme(themes, scales, row):
 
 
 def ranked(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, days, day, decay,
-           themes, query_theme):
+           themes, query_theme, copies):
     """The candidates ``cands`` (rows, ascending) as a ranked list: exact cosines, those
-    under ``floor`` or at least ``copy_at`` (copies of the query) dropped, the rest
+    under ``floor`` or copies of the query (:func:`is_copy`) dropped, the rest
     multiplied by ``decay[age]`` (age in days from the freshest dated candidate; undated
     ones by ``decay[-1]`` if any candidate is dated; an empty ``decay`` turns recency
     off), best first, ties by row. Returns (rows, scores).
@@ -129,12 +180,20 @@ def ranked(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, 
     with ``query_theme``; an empty ``query_theme`` or a weight of 0 leaves cosines as
     they are)."""
     return _ranked_scored(cands, exact_scores(indptr, indices, data, cands, terms, weights, dense),
-                          floor, copy_at, days, day, decay, themes, query_theme)
+                          floor, copy_at, days, day, decay, themes, query_theme, copies)
 
 
-def _ranked_scored(cands, raw, floor, copy_at, days, day, decay, themes, query_theme):
-    """:func:`ranked` once the candidates' exact cosines ``raw`` are known."""
+def _not_copies(raw, cands, floor, copy_at, copies) -> np.ndarray:
+    """Which candidates reach ``floor`` and are not copies of the query."""
     keep = (raw >= floor) & (raw < copy_at)
+    for i in np.flatnonzero((raw >= floor) & (raw >= copy_at)):
+        keep[i] = not is_copy(raw[i], copy_at, copies, copies[3], copies[4], cands[i])
+    return keep
+
+
+def _ranked_scored(cands, raw, floor, copy_at, days, day, decay, themes, query_theme, copies):
+    """:func:`ranked` once the candidates' exact cosines ``raw`` are known."""
+    keep = _not_copies(raw, cands, floor, copy_at, copies)
     cands, raw = cands[keep], raw[keep]
     theme_rows, scales, weight, below = themes[:4]
     if weight > 0 and len(query_theme) and len(raw) and raw.max() < below:
@@ -152,29 +211,29 @@ def _ranked_scored(cands, raw, floor, copy_at, days, day, decay, themes, query_t
 
 
 def finish_plain(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, days,
-                 day, decay, k, threshold, themes, query_theme):
+                 day, decay, k, threshold, themes, query_theme, copies):
     """See :func:`recsys.kernels.finish_plain`."""
     raw = exact_scores(indptr, indices, data, cands, terms, weights, dense)
     return _finish_scored(indptr, indices, data, cands, raw, dense, floor, copy_at, days, day,
-                          decay, k, threshold, themes, query_theme)
+                          decay, k, threshold, themes, query_theme, copies)
 
 
 def _finish_scored(indptr, indices, data, cands, raw, dense, floor, copy_at, days, day, decay,
-                   k, threshold, themes, query_theme):
+                   k, threshold, themes, query_theme, copies):
     """:func:`finish_plain` once the candidates' exact cosines ``raw`` are known."""
     cands, scores = _ranked_scored(cands, raw, floor, copy_at, days, day, decay, themes,
-                                   query_theme)
+                                   query_theme, copies)
     limit = min(len(cands), max(3 * k, k + 20))
     if threshold == np.inf:
         chosen = np.arange(min(k, limit))
     else:
-        chosen = first_distinct(indptr, indices, data, cands[:limit], k, threshold, dense)
+        chosen = first_distinct(indptr, indices, data, cands[:limit], k, threshold, dense, copies)
     return cands[chosen], scores[chosen]
 
 
 def related_query(indptr, indices, data, postings_indptr, postings_indices, postings_data,
                   common, terms, weights, exclude, day, query_theme, pool, floor, copy_at, days,
-                  decay, k, threshold, themes, scores, dense):
+                  decay, k, threshold, themes, scores, dense, copies):
     """See :func:`recsys.kernels.related_query`."""
     rare = ~common[terms]
     gather = (terms[rare], weights[rare]) if rare.any() else (terms, weights)
@@ -184,14 +243,14 @@ def related_query(indptr, indices, data, postings_indptr, postings_indices, post
     exact_weights = weights.astype(np.float64)
     raw = exact_scores(indptr, indices, data, cands, terms, exact_weights, dense)
     if (themes[2] > 0 and (len(query_theme) or len(themes[5]))
-            and _best_kept_under(raw, floor, copy_at, themes[3])):
+            and _best_kept_under(raw, cands, floor, copy_at, themes[3], copies)):
         if not len(query_theme):
             query_theme = projected_theme(themes[5], terms, exact_weights)
         if themes[4] > pool:
             cands = wide
             raw = exact_scores(indptr, indices, data, cands, terms, exact_weights, dense)
     return _finish_scored(indptr, indices, data, cands, raw, dense, floor, copy_at, days, day,
-                          decay, k, threshold, themes, query_theme)
+                          decay, k, threshold, themes, query_theme, copies)
 
 
 def projected_theme(projection, terms, weights):
@@ -206,24 +265,25 @@ def projected_theme(projection, terms, weights):
     return out / np.sqrt(total) if total > 0 else np.zeros(0)
 
 
-def no_close_match(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, below):
+def no_close_match(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, below,
+                   copies):
     """Whether the best exact cosine among ``cands`` (from ``floor``, copies left out) is
     under ``below``: then themes are mixed in, and a query gathers ``pool`` candidates
     of the theme arguments instead (the ones themes lift are often further down)."""
     return _best_kept_under(exact_scores(indptr, indices, data, cands, terms, weights, dense),
-                            floor, copy_at, below)
+                            cands, floor, copy_at, below, copies)
 
 
-def _best_kept_under(raw, floor, copy_at, below):
-    """Whether the best of the cosines ``raw`` from ``floor`` and under ``copy_at`` is
-    under ``below`` (none: no)."""
-    raw = raw[(raw >= floor) & (raw < copy_at)]
+def _best_kept_under(raw, cands, floor, copy_at, below, copies):
+    """Whether the best of the cosines ``raw`` of ``cands`` from ``floor`` that are not
+    copies of the query is under ``below`` (none: no)."""
+    raw = raw[_not_copies(raw, cands, floor, copy_at, copies)]
     return bool(len(raw)) and raw.max() < below
 
 
 def related_rows(indptr, indices, data, postings_indptr, postings_indices, postings_data,
                  common, rows, pool, floor, copy_at, days, decay, k, threshold, themes, scores,
-                 dense):
+                 dense, copies):
     """See :func:`recsys.kernels.related_rows`."""
     found = np.full((len(rows), k), -1, dtype=np.int64)
     found_scores = np.zeros((len(rows), k), dtype=np.float64)
@@ -234,7 +294,7 @@ def related_rows(indptr, indices, data, postings_indptr, postings_indices, posti
         chosen, chosen_scores = related_query(
             indptr, indices, data, postings_indptr, postings_indices, postings_data, common,
             indices[span], data[span], row, int(days[row]), query_theme, pool, floor, copy_at,
-            days, decay, k, threshold, themes, scores, dense)
+            days, decay, k, threshold, themes, scores, dense, _of_row(copies, row))
         counts[q] = len(chosen)
         found[q, :len(chosen)] = chosen
         found_scores[q, :len(chosen)] = chosen_scores
@@ -247,14 +307,15 @@ def _dots_with(indptr, indices, data, row, others, dense) -> np.ndarray:
     return exact_scores(indptr, indices, data, others, indices[span], data[span], dense)
 
 
-def first_distinct(indptr, indices, data, rows, k, threshold, dense):
+def first_distinct(indptr, indices, data, rows, k, threshold, dense, copies):
     """See :func:`recsys.kernels.first_distinct`."""
     chosen: list[int] = []
     for i, row in enumerate(rows):
         if len(chosen) == min(k, len(rows)):
             break
         sims = _dots_with(indptr, indices, data, row, rows[chosen], dense)
-        if not (sims >= threshold).any():
+        if not any(rows_copy(sim, threshold, copies, rows[c], row)
+                   for sim, c in zip(sims, chosen) if sim >= threshold):
             chosen.append(i)
     return np.array(chosen, dtype=np.int64)
 

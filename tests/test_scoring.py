@@ -96,7 +96,13 @@ def test_candidates_on_a_large_archive_are_identical(values: str) -> None:
             assert len(compiled) >= pool and np.isin(compiled, compiled_wide).all()
 
 
-def test_exact_scores_and_copy_detection_are_identical(arrays) -> None:
+def _copies(model: NewsModel, row: int, least: float) -> tuple:
+    """Copy arguments with the index's text signatures, archived row ``row`` the query."""
+    values, counts = model.index.signatures_
+    return scoring.copy_arguments(values, counts, least, values[row], counts[row])
+
+
+def test_exact_scores_and_copy_detection_are_identical(arrays, model: NewsModel) -> None:
     rows, _, (n, n_terms) = arrays
     dense = np.zeros(n_terms)
     rng = np.random.default_rng(0)
@@ -108,17 +114,24 @@ def test_exact_scores_and_copy_detection_are_identical(arrays) -> None:
         np.testing.assert_array_equal(a, b)
         assert not dense.any(), "scratch must be left zeroed"
         for threshold in (0.2, 0.5, 0.8):
-            np.testing.assert_array_equal(
-                kernels.first_distinct(*rows, cands, 10, threshold, dense),
-                scoring.first_distinct(*rows, cands, 10, threshold, dense))
+            for copies in (scoring.NO_COPIES, _copies(model, row, 0.05), _copies(model, row, 0.5)):
+                np.testing.assert_array_equal(
+                    kernels.first_distinct(*rows, cands, 10, threshold, dense, copies),
+                    scoring.first_distinct(*rows, cands, 10, threshold, dense, copies))
         np.testing.assert_array_equal(kernels.row_similarities(*rows, cands[:8], dense),
                                       scoring.row_similarities(*rows, cands[:8], dense))
         best = a[a < 0.8].max(initial=0.0)
         for below in (best / 2, best + 1e-9, 1.0):  # no close match: the best kept is under
             assert kernels.no_close_match(*rows, cands, terms, weights.astype(np.float64), dense,
-                                          1e-9, 0.8, below) == (0 < best < below)
+                                          1e-9, 0.8, below, scoring.NO_COPIES) == (0 < best < below)
             assert scoring.no_close_match(*rows, cands, terms, weights.astype(np.float64), dense,
-                                          1e-9, 0.8, below) == (0 < best < below)
+                                          1e-9, 0.8, below, scoring.NO_COPIES) == (0 < best < below)
+            for copies in (_copies(model, row, 0.05), _copies(model, row, 0.5)):
+                assert kernels.no_close_match(
+                    *rows, cands, terms, weights.astype(np.float64), dense, 1e-9, 0.8, below,
+                    copies) == scoring.no_close_match(
+                    *rows, cands, terms, weights.astype(np.float64), dense, 1e-9, 0.8, below,
+                    copies)
     assert not dense.any()
 
 
@@ -147,8 +160,13 @@ def test_finishing_is_identical_and_ranks_by_decayed_exact_score(arrays, model: 
                      else scoring.decay_table(half_life, span, undated))
             args = (*rows, cands, terms, weights, dense, floor, copy_at, days, int(days[row]),
                     decay, k, copy_at, themes, query_theme)
-            got_rows, got_scores = kernels.finish_plain(*args)
-            want_rows, want_scores = scoring.finish_plain(*args)
+            for copies in (_copies(model, row, 0.05), _copies(model, row, 0.5)):
+                got_rows, got_scores = kernels.finish_plain(*args, copies)
+                want_rows, want_scores = scoring.finish_plain(*args, copies)
+                np.testing.assert_array_equal(got_rows, want_rows)
+                np.testing.assert_array_equal(got_scores, want_scores)
+            got_rows, got_scores = kernels.finish_plain(*args, scoring.NO_COPIES)
+            want_rows, want_scores = scoring.finish_plain(*args, scoring.NO_COPIES)
             np.testing.assert_array_equal(got_rows, want_rows)
             np.testing.assert_array_equal(got_scores, want_scores)
             assert not dense.any(), "scratch must be left zeroed"
@@ -180,11 +198,13 @@ def test_batch_kernel_is_identical_and_equals_one_query_per_row(arrays, model: N
     args = (*rows, *postings, common, picked, 50, 1e-9, 0.8, index.days_, decay, 10, 0.8)
     # Themes mixed into every list here (below 1), so that the comparison covers them.
     themes = (index.themes_, index.theme_scales_, 0.15, 1.0, 300, NO_PROJECTION)
-    for batch_themes in (scoring.NO_THEMES, themes):
+    with_signatures = scoring.copy_arguments(*index.signatures_, 0.5)
+    for batch_themes, copies in ((scoring.NO_THEMES, scoring.NO_COPIES),
+                                 (themes, scoring.NO_COPIES), (themes, with_signatures)):
         compiled = kernels.related_rows(*args, batch_themes, np.zeros(n, dtype=np.float32),
-                                        np.zeros(n_terms))
+                                        np.zeros(n_terms), copies)
         reference = scoring.related_rows(*args, batch_themes, np.zeros(n, dtype=np.float32),
-                                         np.zeros(n_terms))
+                                         np.zeros(n_terms), copies)
         for a, b in zip(compiled, reference):
             np.testing.assert_array_equal(a, b)
     found, scores, counts = compiled
