@@ -41,6 +41,7 @@ VARIANTS = [  # (label, ArticleVectorizer params, related-list settings)
     ("recency off", {}, {"half_life_days": None}),
     ("undated_weight 1 (undated as fresh)", {}, {"undated_weight": 1.0}),
     ("duplicate_threshold 0.9", {}, {"duplicate_threshold": 0.9}),
+    ("copies by cosine alone (copy_overlap None)", {}, {"copy_overlap": None}),
     ("site word-run boilerplate off", {"site_run_words": None}, {}),
     ("lead blend off", {"lead_blend": 0}, {}),
     ("themes off", {}, {"theme_weight": 0}),
@@ -84,9 +85,9 @@ def shipped_corpus_topics() -> tuple[float, float, int]:
 
 
 def lists(X: sp.csr_matrix, articles: list, queries: list[str], themes: np.ndarray | None = None,
-          **settings) -> dict[str, list[str]]:
+          signatures: tuple | None = None, **settings) -> dict[str, list[str]]:
     index = RelatedIndex().fit(X, [a.id for a in articles], dates=[a.date for a in articles],
-                               themes=themes)
+                               themes=themes, signatures=signatures)
     return {q: [str(i) for i in r.ids] for q, r in index.similar_batch(queries, E.DEPTH, **settings)}
 
 
@@ -119,13 +120,14 @@ def main(argv: list[str] | None = None) -> int:
             # One LSA per index, as NewsModel.train fits it: the topic features and the
             # themes of the index come from it.
             features_a = TopicFeatures().fit_prefit(va, Xa)
-            fitted[key] = (Xf, TopicFeatures().fit_prefit(vf, Xf).themes(Xf), features_a, Xa,
-                           features_a.themes(Xa))
-        Xf, themes_f, features_a, Xa, themes_a = fitted[key]
+            fitted[key] = ((Xf, TopicFeatures().fit_prefit(vf, Xf).themes(Xf),
+                            vf.fitted_signatures()), features_a,
+                           (Xa, features_a.themes(Xa), va.fitted_signatures()))
+        on_factcheck, features_a, on_archive = fitted[key]
         E.say(f"scoring {label}")
-        cf = related_metrics(lists(Xf, factcheck, claims, themes_f, **settings),
-                             {q: gold[q] for q in claims})
-        both = lists(Xa, archive, claims + sorted(judged), themes_a, **settings)
+        cf = related_metrics(lists(on_factcheck[0], factcheck, claims, *on_factcheck[1:],
+                                   **settings), {q: gold[q] for q in claims})
+        both = lists(on_archive[0], archive, claims + sorted(judged), *on_archive[1:], **settings)
         ca = related_metrics(both, {q: gold[q] for q in claims})
         graded = graded_metrics(both, judged, ks=(5, 10))
         topics = topics_cv(features_a) if not settings else None

@@ -124,8 +124,9 @@ def make_vectorizer(spec: dict) -> ArticleVectorizer:
     return ArticleVectorizer(analyzer=ArabicAnalyzer(**analyzer) if analyzer else None, **spec)
 
 
-def fitted(corpus_name: str, spec: dict) -> tuple[ArticleVectorizer, sp.csr_matrix]:
-    """A vectorizer fitted on a corpus ("factcheck" or "archive") and its matrix."""
+def fitted(corpus_name: str, spec: dict) -> tuple[ArticleVectorizer, sp.csr_matrix, tuple | None]:
+    """A vectorizer fitted on a corpus ("factcheck" or "archive"), its matrix and the
+    articles' text signatures (which the vectorizer does not keep when pickled)."""
     articles = corpus("syria_factcheck") if corpus_name == "factcheck" else archive()
 
     def fit():
@@ -133,8 +134,9 @@ def fitted(corpus_name: str, spec: dict) -> tuple[ArticleVectorizer, sp.csr_matr
         vectorizer = make_vectorizer(spec)
         # As NewsModel.train fits it (with the lead rows its topic features read): the same
         # rows, and the same column order, which the randomized LSA of the themes depends on.
-        return vectorizer, vectorizer.fit_transform_lead(articles, TopicFeatures().body_chars)[0]
-    return disk_cached(f"fit-lead {corpus_name} {json.dumps(spec, sort_keys=True)}", fit)
+        X = vectorizer.fit_transform_lead(articles, TopicFeatures().body_chars)[0]
+        return vectorizer, X, vectorizer.fitted_signatures()
+    return disk_cached(f"fit-signed {corpus_name} {json.dumps(spec, sort_keys=True)}", fit)
 
 
 # --- the configurations ----------------------------------------------------------------------
@@ -231,7 +233,7 @@ def lead_text(articles) -> list[str]:
 @functools.lru_cache(maxsize=1)
 def archive_topic_features(spec_json: str, lsa_components: int) -> TopicFeatures:
     """TopicFeatures as the product builds them: vocabulary and LSA from the whole archive."""
-    vectorizer, X = fitted("archive", json.loads(spec_json))
+    vectorizer, X, _ = fitted("archive", json.loads(spec_json))
     say(f"  LSA ({lsa_components}) on the archive")
     return TopicFeatures(lsa_components=lsa_components).fit_prefit(vectorizer, X)
 
@@ -353,11 +355,12 @@ class IndexOnly:
     """The related-articles part of a NewsModel (what evaluate_model needs): the same
     vectorizer and RelatedIndex (with the articles' themes), without the topic classifier."""
 
-    def __init__(self, articles, vectorizer_and_matrix) -> None:
-        vectorizer, X = vectorizer_and_matrix
+    def __init__(self, articles, fit) -> None:
+        vectorizer, X, signatures = fit
         ids = [a.id for a in articles]
         themes = TopicFeatures().fit_prefit(vectorizer, X).themes(X)
-        self.index = RelatedIndex().fit(X, ids, dates=[a.date for a in articles], themes=themes)
+        self.index = RelatedIndex().fit(X, ids, dates=[a.date for a in articles], themes=themes,
+                                        signatures=signatures)
         self.archive = {"ids": ids}
 
     def related_batch(self, article_ids=None, k=None, **settings):
