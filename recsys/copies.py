@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SIGNATURE_SIZE", "SHINGLE_WORDS", "EMPTY", "signatures", "combined", "overlap",
-           "no_signatures"]
+__all__ = ["SIGNATURE_SIZE", "SHINGLE_WORDS", "EMPTY", "signatures", "combined", "overlap"]
 
 SIGNATURE_SIZE = 32  # bins: about +-0.08 on an overlap of 0.5, 64 bytes an article
 SHINGLE_WORDS = 5
@@ -72,11 +71,6 @@ def combined(values: np.ndarray, counts: np.ndarray, n_wholes: int,
         return values[:0], counts[:0]
     return (values.reshape(-1, n_wholes, values.shape[1]).min(axis=0),
             counts.reshape(-1, n_wholes).sum(axis=0))
-
-
-def no_signatures() -> tuple[np.ndarray, np.ndarray]:
-    """No signatures: copies are told by the cosine alone."""
-    return np.zeros((0, SIGNATURE_SIZE), dtype=np.uint16), np.zeros(0, dtype=np.int64)
 
 
 def overlap(a: np.ndarray, n_a: int, b: np.ndarray, n_b: int) -> float:

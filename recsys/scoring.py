@@ -44,7 +44,6 @@ NO_THEMES = (np.zeros((0, 0), dtype=np.int8), np.zeros(0, dtype=np.float32), 0.0
 projection)`` (see :func:`ranked` and :func:`related_query`)."""
 
 
-
 def copy_arguments(values: np.ndarray, counts: np.ndarray, least: float,
                    query_values: np.ndarray | None = None, query_count: int = -1) -> tuple:
     """The copy arguments of the scoring functions: ``(values, counts, least,
@@ -91,6 +90,7 @@ def _of_row(copies, row):
     if not len(copies[0]):
         return copies
     return (*copies[:3], copies[0][row], copies[1][row])
+
 
 def score_bins(bits: np.ndarray) -> np.ndarray:
     """Histogram bin of each non-negative float32 score, given as its int32 bits."""
