@@ -324,16 +324,20 @@ class NewsModel:
         if date is None and isinstance(article, Article):
             date = article.date
         rules = self._rules(pin_ids, exclude_ids, exclude_topics, require_topics)
-        signature = None
-        if self.index.signatures_ is not None:  # copies of the text told by their text too
-            vector, (values, counts) = self.vectorizer.transform_signed([article])
-            signature = values[0], int(counts[0])
-        else:
-            vector = self.vectorizer.transform([article])
+        vector, signatures = self._rows_and_signatures([article])
+        signature = None if signatures is None else (signatures[0][0], int(signatures[1][0]))
         if self.index.themes_ is not None and self.index.theme_projection_ is None:
             self.index.set_theme_projection(self.topic_features.theme_projection())
         return self.index.similar_to_vector(vector, k, date=date, rules=rules,
                                             signature=signature, **settings)
+
+    def _rows_and_signatures(self, articles: Sequence[ArticleLike],
+                             ) -> tuple[sp.csr_matrix, tuple[np.ndarray, np.ndarray] | None]:
+        """New articles' rows and, if the index keeps them (copies told by their text),
+        their signatures, from one cleaning of the text."""
+        if self.index.signatures_ is None:
+            return self.vectorizer.transform(articles), None
+        return self.vectorizer.transform_signed(articles)
 
     def related_batch(self, article_ids: Sequence[str] | None = None, k: int | None = None,
                       **settings: Any) -> Iterator[tuple[str, Related]]:
@@ -390,12 +394,10 @@ class NewsModel:
         articles = list(articles)
         if not articles:
             return self
-        X = self.vectorizer.transform(articles)
+        X, signatures = self._rows_and_signatures(articles)
         predicted = self.classifier.predict(self.topic_features.transform(articles))
         topics = [a.topic or str(p) for a, p in zip(articles, predicted)]
         themes = self.topic_features.themes(X) if self.index.themes_ is not None else None
-        signatures = (self.vectorizer.signatures(articles) if self.index.signatures_ is not None
-                      else None)
         self.index.add(X, [a.id for a in articles], dates=[a.date for a in articles], topics=topics,
                        themes=themes, signatures=signatures)
         table = self._archive_table(articles, topics)
