@@ -48,11 +48,11 @@ def signatures(hashes: np.ndarray, text_of: np.ndarray, n_texts: int,
     # A text shorter than a shingle is one shingle of all its words.
     firsts = np.flatnonzero(np.r_[True, text_of[1:] != text_of[:-1]]) if n else full[:0]
     lengths = np.diff(np.r_[firsts, n])
-    short = firsts[lengths < width]
+    short, short_lengths = firsts[lengths < width], lengths[lengths < width]
     if len(short):
         tail = np.zeros(len(short), dtype=np.uint64)
         for w in range(width - 1):
-            inside = w < lengths[lengths < width]
+            inside = w < short_lengths
             tail[inside] = (tail[inside] ^ hashes[short[inside] + w]) * _MIX
         starts, mixed = np.r_[starts, short], np.r_[mixed, tail]
     mixed ^= mixed >> np.uint64(29)

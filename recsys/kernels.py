@@ -54,10 +54,8 @@ def _is_copy(cosine, copy_at, copies, first_values, first_count, second):
 @njit(**_JIT)
 def _rows_copy(cosine, copy_at, copies, first, second):
     """:func:`_is_copy` of two archived rows."""
-    if cosine < copy_at:
-        return False
-    if copies[0].shape[0] == 0:
-        return True
+    if copies[0].shape[0] == 0:  # no signatures to take the first row's from
+        return cosine >= copy_at
     return _is_copy(cosine, copy_at, copies, copies[0][first], copies[1][first], second)
 
 

@@ -78,10 +78,8 @@ def is_copy(cosine, copy_at, copies, first_values, first_count, second) -> bool:
 
 def rows_copy(cosine, copy_at, copies, first, second) -> bool:
     """:func:`is_copy` of two archived rows."""
-    if cosine < copy_at:
-        return False
-    if not len(copies[0]):
-        return True
+    if not len(copies[0]):  # no signatures to take the first row's from
+        return cosine >= copy_at
     return is_copy(cosine, copy_at, copies, copies[0][first], copies[1][first], second)
 
 
