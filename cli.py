@@ -168,7 +168,7 @@ def train(
         f1 = f"classifier cross-validated macro-F1 {metrics['classifier_cv_macro_f1']:.3f}"
         # The written corpus is easier than real news: say so, or the figure misleads.
         typer.echo(f"{f1} on the default corpus's written articles; real news scores lower "
-                   "(0.74-0.77 measured), see the README's \"What to expect\"" if written else
+                   "(about 0.70-0.77 measured), see the README's \"What to expect\"" if written else
                    f"{f1} on the labelled articles ({metrics['classifier_cv_folds']}-fold)")
     typer.echo(f"saved {out} -> {Path(version).name} in {model.info['training_seconds']:.1f}s")
 
