@@ -734,9 +734,15 @@ class RelatedIndex:
                      max_column: int | None = None) -> np.ndarray:
         """Columns of the ``n`` terms that contribute most to the cosine of ``vector``
         with an archived article (only columns below ``max_column``)."""
-        other = self.matrix_[self.row(article_id)]
-        product = _sparse().csr_matrix(vector).multiply(other).tocsr()
-        cols, vals = product.indices, product.data
+        # On the arrays, not with SciPy's row slice and product: their checks took seven
+        # tenths of explaining a 10-item list (1.8 ms), which a whole-archive export repeats.
+        if not (_sparse().issparse(vector) and vector.format == "csr"):
+            vector = _sparse().csr_matrix(vector)
+        X, row = self.matrix_, self.row(article_id)
+        start, end = X.indptr[row], X.indptr[row + 1]
+        cols, mine, theirs = np.intersect1d(vector.indices, X.indices[start:end],
+                                            assume_unique=True, return_indices=True)
+        vals = vector.data[mine] * X.data[start:end][theirs]
         if max_column is not None:
             cols, vals = cols[cols < max_column], vals[cols < max_column]
         top = np.argsort(-vals, kind="stable")[:n]
