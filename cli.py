@@ -400,6 +400,9 @@ def export(
     min_score: MinScoreOpt = None, min_count: MinCountOpt = None, mmr: MmrOpt = None,
     duplicate_threshold: DupOpt = None, no_collapse: NoCollapseOpt = False,
     copy_overlap: CopyOpt = None,
+    explain: Annotated[bool, typer.Option(
+        help="Give each suggestion its shared terms too (about 1 ms an article, in this "
+             "process).")] = False,
     backend: Annotated[Backend, typer.Option(help="Run chunks locally or on Dask.")] = Backend.local,
     scheduler: Annotated[Optional[str], typer.Option(
         help="Dask scheduler address (implies --backend dask).")] = None,
@@ -424,10 +427,13 @@ def export(
             done += 1
             if done % chunk_size == 0 or done == total:
                 say(f"exported {done:,}/{total:,}")
+            suggestions = [{"id": str(i), "score": round(float(s), 4)}
+                           for i, s in zip(related.ids, related.scores)]
+            if explain:
+                for suggestion, terms in zip(suggestions, news.explain(article_id, related.ids)):
+                    suggestion["terms"] = terms
             yield json.dumps({"id": article_id, "topic": news.archive["topics"][news.index.row(article_id)],
-                              "related": [{"id": str(i), "score": round(float(s), 4)}
-                                          for i, s in zip(related.ids, related.scores)]},
-                             ensure_ascii=False)
+                              "related": suggestions}, ensure_ascii=False)
 
     count = _write_atomically(out, records())
     typer.echo(f"wrote related lists for {count:,} articles to {out}")

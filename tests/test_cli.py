@@ -116,6 +116,19 @@ def test_export_writes_one_line_per_article(trained: Path, tmp_path: Path, corpu
                for line in lines)
 
 
+def test_export_explains_each_suggestion_as_recommend_does(trained: Path, tmp_path: Path) -> None:
+    out = tmp_path / "related.jsonl"
+    result = invoke("export", "--model", trained, "--out", out, "-k", "3", "--explain")
+    assert result.exit_code == 0, result.output
+    lines = {line["id"]: line for line in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    assert all(0 < len(r["terms"]) <= 5 for line in lines.values() for r in line["related"])
+    shown = invoke("recommend", "--model", trained, "--id", "cmb-001", "-k", "3", "--format", "json",
+                   "--explain")
+    assert [(r["id"], r["terms"]) for r in json.loads(shown.stdout)] == \
+        [(r["id"], r["terms"]) for r in lines["cmb-001"]["related"]]
+    assert "أريحا" in lines["cmb-001"]["related"][0]["terms"]  # the strike's town, as written
+
+
 def test_info_prints_the_manifest(trained: Path) -> None:
     result = invoke("info", "--model", trained)
     assert result.exit_code == 0
