@@ -66,6 +66,23 @@ def test_a_vector_in_any_sparse_or_dense_form_gives_the_same_list(model: NewsMod
         model.index.similar_to_vector(model.vectorizer.transform(corpus[:2]), 5)
 
 
+def test_shared_terms_are_the_largest_products_of_the_two_rows(model: NewsModel,
+                                                               corpus: list) -> None:
+    def top(products: np.ndarray) -> list[int]:
+        order = np.argsort(-products, kind="stable")[:3]  # ties: the lower column first
+        return order[products[order] > 0].tolist()
+
+    index = model.index
+    for query in (index.matrix_[index.row("cmb-001")], model.vectorizer.transform([corpus[40]])):
+        for rid in model.related_to(corpus[40], k=4).ids.tolist() + ["soc-001"]:
+            products = query.toarray().ravel() * index.matrix_[index.row(rid)].toarray().ravel()
+            limit = int(np.median(np.flatnonzero(products))) if products.any() else 1
+            below = np.where(np.arange(len(products)) < limit, products, 0)
+            for form in (query, query.toarray(), query.tocoo()):
+                assert index.shared_terms(form, rid, 3).tolist() == top(products)
+                assert index.shared_terms(form, rid, 3, max_column=limit).tolist() == top(below)
+
+
 def test_unknown_id_raises(model: NewsModel) -> None:
     with pytest.raises(UnknownArticleError, match="no article with id 'nope'"):
         model.related("nope")
