@@ -288,7 +288,7 @@ def _related_options(k: int, half_life: Optional[float], max_age: Optional[float
     return options | ({"duplicate_threshold": None} if no_collapse else {})
 
 
-# Options shared by recommend and export, declared once.
+# Options shared by recommend, export and evaluate, declared once.
 KOpt = Annotated[int, typer.Option("-k", "--k", min=1, max=1000, help="How many related articles.")]
 HalfLifeOpt = Annotated[Optional[float], typer.Option(
     min=0, help="Recency half-life in days (default 180; 0 turns recency off).")]
@@ -303,7 +303,7 @@ MinScoreOpt = Annotated[Optional[float], typer.Option(help="Hide suggestions und
 MinCountOpt = Annotated[Optional[int], typer.Option(help="Show none if fewer than this many remain.")]
 MmrOpt = Annotated[Optional[float], typer.Option(help="Diversify with MMR, lambda in [0, 1].")]
 DupOpt = Annotated[Optional[float], typer.Option(help="Cosine at which two articles are copies.")]
-NoCollapseOpt = Annotated[bool, typer.Option(help="Keep reposted copies in the list.")]
+NoCollapseOpt = Annotated[bool, typer.Option("--no-collapse", help="Keep reposted copies in the list.")]
 CopyOpt = Annotated[Optional[float], typer.Option(
     min=0, max=1, help="Share of the shorter text's five-word runs that two articles that "
     "close must share to be copies (default 0.6; 0: the cosine alone decides).")]
@@ -452,8 +452,11 @@ def evaluate(
              "{query, judgments} lines (repeatable).")] = None,
     report: Annotated[Optional[Path], typer.Option(
         help="Folder for report.json, report.md and PNG plots.")] = None,
-    half_life: HalfLifeOpt = None, duplicate_threshold: DupOpt = None,
-    no_collapse: NoCollapseOpt = False,
+    half_life: HalfLifeOpt = None, undated_weight: UndatedOpt = None,
+    theme_weight: ThemeOpt = None, max_age: MaxAgeOpt = None, before_only: BeforeOpt = False,
+    min_score: MinScoreOpt = None, min_count: MinCountOpt = None, mmr: MmrOpt = None,
+    duplicate_threshold: DupOpt = None, no_collapse: NoCollapseOpt = False,
+    copy_overlap: CopyOpt = None,
 ) -> None:
     """Score topics and related lists against gold standards; print a compact table."""
     from recsys.evaluation import evaluate_model, read_gold
@@ -473,8 +476,9 @@ def evaluate(
         more_groups, more_graded = read_gold(path)
         groups |= more_groups
         graded |= more_graded
-    options = _related_options(10, half_life, None, False, None, None, None, duplicate_threshold,
-                               no_collapse)
+    options = _related_options(10, half_life, max_age, before_only, min_score, min_count, mmr,
+                               duplicate_threshold, no_collapse, undated_weight, theme_weight,
+                               copy_overlap)
     options.pop("k")
     results = evaluate_model(news, labelled=labelled, groups=groups, graded=graded, **options)
     typer.echo(format_report(results))

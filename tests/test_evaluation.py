@@ -12,9 +12,10 @@ from sklearn.metrics import f1_score, ndcg_score
 from typer.testing import CliRunner
 
 from cli import app
-from recsys.evaluation import (flag_metrics, graded_metrics, ndcg_at_k, precision_at_k, read_gold,
-                               read_related_gold, reciprocal_rank, recall_at_k, related_metrics,
-                               topic_metrics)
+from recsys import NewsModel
+from recsys.evaluation import (evaluate_model, flag_metrics, graded_metrics, ndcg_at_k,
+                               precision_at_k, read_gold, read_related_gold, reciprocal_rank,
+                               recall_at_k, related_metrics, topic_metrics)
 
 runner = CliRunner()
 
@@ -114,6 +115,33 @@ def test_evaluate_command_and_report(fixture_model: Path, tmp_path: Path, corpus
     assert "## Topics" in (report / "report.md").read_text(encoding="utf-8")
     for png in ("confusion_matrix.png", "per_topic_f1.png", "ndcg_by_k.png"):
         assert (report / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_evaluate_scores_the_lists_that_its_options_shape(fixture_model: Path, tmp_path: Path,
+                                                          corpus: list) -> None:
+    stories: dict[str, set[str]] = {}
+    for article in corpus:
+        stories.setdefault(article.extra["story"], set()).add(article.id)
+    gold = tmp_path / "stories.jsonl"
+    gold.write_text("\n".join(json.dumps({"id": a, "related_ids": sorted(ids - {a})})
+                              for ids in stories.values() if len(ids) > 1 for a in sorted(ids)),
+                    encoding="utf-8")
+
+    def ndcg(*options: str) -> float:
+        report = tmp_path / "_".join(o.strip("-") for o in options)
+        result = runner.invoke(app, ["evaluate", "--model", str(fixture_model), "--related-gold",
+                                     str(gold), "--report", str(report), *options])
+        assert result.exit_code == 0, result.output
+        return json.loads((report / "report.json").read_text(encoding="utf-8"))["related"]["ndcg@10"]
+
+    model = NewsModel.load(fixture_model)
+    groups = read_related_gold(gold)
+    shaped = ("--mmr", "0.5", "--half-life", "0", "--copy-overlap", "0", "--no-collapse")
+    expected = evaluate_model(model, groups=groups, mmr_lambda=0.5, half_life_days=None,
+                              copy_overlap=None, duplicate_threshold=None)["related"]["ndcg@10"]
+    assert ndcg(*shaped) == pytest.approx(expected)
+    assert ndcg(*shaped) != pytest.approx(ndcg())
+    assert ndcg("--min-score", "0.99") == 0.0  # no suggestion is that close
 
 
 def test_evaluate_needs_something_to_score(fixture_model: Path) -> None:
