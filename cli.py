@@ -298,7 +298,8 @@ ThemeOpt = Annotated[Optional[float], typer.Option(
     min=0, max=1, help="Weight of articles' themes in lists without a close match (default "
     "0.15; 0 turns it off).")]
 MaxAgeOpt = Annotated[Optional[float], typer.Option(help="Drop articles older than this many days.")]
-BeforeOpt = Annotated[bool, typer.Option(help="Only articles published up to the query's date.")]
+BeforeOpt = Annotated[bool, typer.Option("--before-only",
+                                         help="Only articles published up to the query's date.")]
 MinScoreOpt = Annotated[Optional[float], typer.Option(help="Hide suggestions under this cosine.")]
 MinCountOpt = Annotated[Optional[int], typer.Option(help="Show none if fewer than this many remain.")]
 MmrOpt = Annotated[Optional[float], typer.Option(help="Diversify with MMR, lambda in [0, 1].")]
@@ -319,7 +320,8 @@ def recommend(
     text_file: Annotated[Optional[Path], typer.Option(help="A new article: title line, then body.")] = None,
     k: KOpt = 10,
     format: Annotated[TableOrJson, typer.Option(help="Output format.")] = TableOrJson.table,
-    explain: Annotated[bool, typer.Option(help="Show the shared terms behind each suggestion.")] = False,
+    explain: Annotated[bool, typer.Option(
+        "--explain", help="Show the shared terms behind each suggestion.")] = False,
     half_life: HalfLifeOpt = None, undated_weight: UndatedOpt = None,
     theme_weight: ThemeOpt = None, max_age: MaxAgeOpt = None, before_only: BeforeOpt = False,
     min_score: MinScoreOpt = None, min_count: MinCountOpt = None, mmr: MmrOpt = None,
@@ -401,7 +403,7 @@ def export(
     duplicate_threshold: DupOpt = None, no_collapse: NoCollapseOpt = False,
     copy_overlap: CopyOpt = None,
     explain: Annotated[bool, typer.Option(
-        help="Give each suggestion its shared terms too (about 1 ms an article, in this "
+        "--explain", help="Give each suggestion its shared terms too (about 1 ms an article, in this "
              "process).")] = False,
     backend: Annotated[Backend, typer.Option(help="Run chunks locally or on Dask.")] = Backend.local,
     scheduler: Annotated[Optional[str], typer.Option(
