@@ -403,8 +403,8 @@ def export(
     duplicate_threshold: DupOpt = None, no_collapse: NoCollapseOpt = False,
     copy_overlap: CopyOpt = None,
     explain: Annotated[bool, typer.Option(
-        "--explain", help="Give each suggestion its shared terms too (about 1 ms an article, in this "
-             "process).")] = False,
+        "--explain", help="Give each suggestion its shared terms too (about 1 ms an article, "
+                          "in this process).")] = False,
     backend: Annotated[Backend, typer.Option(help="Run chunks locally or on Dask.")] = Backend.local,
     scheduler: Annotated[Optional[str], typer.Option(
         help="Dask scheduler address (implies --backend dask).")] = None,
