@@ -91,6 +91,32 @@ def lists(X: sp.csr_matrix, articles: list, queries: list[str], themes: np.ndarr
     return {q: [str(i) for i in r.ids] for q, r in index.similar_batch(queries, E.DEPTH, **settings)}
 
 
+def fitted_indexes(factcheck: list, archive: list,
+                   **params) -> tuple[tuple, TopicFeatures, tuple]:
+    """What the lists of ``ArticleVectorizer(**params)`` are scored on, fitted as
+    ``NewsModel.train`` fits them: the fact-check index's ``(rows, themes, signatures)``,
+    the archive's topic features, and the archive index's ``(rows, themes, signatures)``."""
+    vf, va = ArticleVectorizer(**params), ArticleVectorizer(**params)
+    # As NewsModel.train fits them: the same rows and column order, on which the
+    # randomized LSA (topic features, themes) depends.
+    Xf, Xa = (v.fit_transform_lead(a, TopicFeatures().body_chars)[0]
+              for v, a in ((vf, factcheck), (va, archive)))
+    # One LSA per index, as NewsModel.train fits it: the topic features and the themes of
+    # the index come from it.
+    features_a = TopicFeatures().fit_prefit(va, Xa)
+    return ((Xf, TopicFeatures().fit_prefit(vf, Xf).themes(Xf), vf.fitted_signatures()),
+            features_a, (Xa, features_a.themes(Xa), va.fitted_signatures()))
+
+
+def claim_fold_ndcg(found: dict[str, list[str]], claim_gold: dict[str, set[str]],
+                    fold: dict[str, str]) -> np.ndarray:
+    """nDCG@10 of the lists ``found`` over each of the corpus's claim folds (``fold``: a
+    query's fold), for differences paired by fold."""
+    return np.array([related_metrics(found, {q: g for q, g in claim_gold.items()
+                                             if fold[q] == f})["ndcg@10"]
+                     for f in sorted({fold[q] for q in claim_gold})])
+
+
 def gold_sets() -> tuple[list, list, dict, list[str], dict]:
     """The fact-check pages, the whole archive, the claim groups, their queries, and the
     graded judgments of the queries that have a positive one."""
@@ -112,17 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         key = repr(sorted(params.items()))
         if key not in fitted:
             E.say(f"fitting {params or 'the defaults'} on the fact-check pages and the archive")
-            vf, va = ArticleVectorizer(**params), ArticleVectorizer(**params)
-            # As NewsModel.train fits them: the same rows and column order, on which the
-            # randomized LSA (topic features, themes) depends.
-            Xf, Xa = (v.fit_transform_lead(a, TopicFeatures().body_chars)[0]
-                      for v, a in ((vf, factcheck), (va, archive)))
-            # One LSA per index, as NewsModel.train fits it: the topic features and the
-            # themes of the index come from it.
-            features_a = TopicFeatures().fit_prefit(va, Xa)
-            fitted[key] = ((Xf, TopicFeatures().fit_prefit(vf, Xf).themes(Xf),
-                            vf.fitted_signatures()), features_a,
-                           (Xa, features_a.themes(Xa), va.fitted_signatures()))
+            fitted[key] = fitted_indexes(factcheck, archive, **params)
         on_factcheck, features_a, on_archive = fitted[key]
         E.say(f"scoring {label}")
         cf = related_metrics(lists(on_factcheck[0], factcheck, claims, *on_factcheck[1:],

@@ -36,7 +36,7 @@ import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import experiments as E  # noqa: E402  (training/experiments.py: data loading)
-from check_defaults import gold_sets, lists  # noqa: E402
+from check_defaults import claim_fold_ndcg, gold_sets, lists  # noqa: E402
 
 from recsys import ArticleVectorizer, TopicFeatures  # noqa: E402
 from recsys.evaluation import graded_metrics, related_metrics  # noqa: E402
@@ -143,12 +143,7 @@ def main() -> int:
     E.say("the index of all 60,502 articles")
     both = scored(archive, claims + sorted(judged))
 
-    def by_fold(found: dict[str, list[str]]) -> np.ndarray:
-        return np.array([related_metrics(found, {q: claim_gold[q] for q in claims
-                                                 if fold[q] == f})["ndcg@10"]
-                         for f in sorted({fold[q] for q in claims})])
-
-    base = by_fold(alone[VARIANTS[0][0]])
+    base = claim_fold_ndcg(alone[VARIANTS[0][0]], claim_gold, fold)
     print(f"\n`python training/copy_trials.py` ({(time.perf_counter() - started) / 60:.0f} min; "
           f"{E.git_state()})\n")
     print("| copy test | claims, fact-check index | paired Δ | claims, +57k | drop "
@@ -158,7 +153,7 @@ def main() -> int:
         c, d = related_metrics(alone[label], claim_gold), related_metrics(both[label], claim_gold)
         g = graded_metrics(both[label], judged, ks=(10,))
         g10 = graded_metrics({q: both[label][q][:10] for q in judged}, judged, ks=(10,))
-        gain = by_fold(alone[label]) - base
+        gain = claim_fold_ndcg(alone[label], claim_gold, fold) - base
         print(f"| {label} | {c['ndcg@10']:.4f} | {gain.mean():+.4f} ± {gain.std():.4f} | "
               f"{d['ndcg@10']:.4f} | {c['ndcg@10'] - d['ndcg@10']:.4f} | {g['ndcg@10']:.4f} | "
               f"{g10['ndcg@10']:.4f} |")

@@ -27,13 +27,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import experiments as E  # noqa: E402  (training/experiments.py: data loading)
-from check_defaults import gold_sets, lists, topics_cv  # noqa: E402
+from check_defaults import (claim_fold_ndcg, fitted_indexes, gold_sets, lists,  # noqa: E402
+                            topics_cv)
 
-from recsys import ArabicAnalyzer, ArticleVectorizer, TopicFeatures  # noqa: E402
+from recsys import ArabicAnalyzer  # noqa: E402
 from recsys.arabic import STOP_WORDS, normalize_letters, words_terms  # noqa: E402
 from recsys.evaluation import graded_metrics, related_metrics  # noqa: E402
 
@@ -139,33 +138,22 @@ def main(argv: list[str] | None = None) -> int:
     factcheck, archive, gold, claims, judged = gold_sets()
     claim_gold = {q: gold[q] for q in claims}
     fold = {a.id: a.extra.get("fold") for a in factcheck}
-    folds = sorted({fold[q] for q in claims})
-
-    def by_fold(found: dict[str, list[str]]) -> np.ndarray:
-        return np.array([related_metrics(found, {q: claim_gold[q] for q in claims
-                                                 if fold[q] == f})["ndcg@10"] for f in folds])
-
     rows = []
     reference = None
     for label, analyzer in VARIANTS:
         if args.only and not any(label.strip("*").startswith(o) for o in args.only):
             continue
         E.say(f"fitting {label}")
-        fitted = []
-        for articles in (factcheck, archive):
-            vectorizer = ArticleVectorizer(analyzer=analyzer)
-            X = vectorizer.fit_transform_lead(articles, TopicFeatures().body_chars)[0]
-            features = TopicFeatures().fit_prefit(vectorizer, X)
-            fitted.append((X, features, features.themes(X), vectorizer.fitted_signatures()))
-        (Xf, _, themes_f, signed_f), (Xa, features_a, themes_a, signed_a) = fitted
+        on_factcheck, features_a, on_archive = fitted_indexes(factcheck, archive,
+                                                              analyzer=analyzer)
         E.say(f"scoring {label}")
-        alone = lists(Xf, factcheck, claims, themes_f, signed_f)
-        both = lists(Xa, archive, claims + sorted(judged), themes_a, signed_a)
+        alone = lists(on_factcheck[0], factcheck, claims, *on_factcheck[1:])
+        both = lists(on_archive[0], archive, claims + sorted(judged), *on_archive[1:])
         cf, ca = related_metrics(alone, claim_gold), related_metrics(both, claim_gold)
         graded = graded_metrics(both, judged, ks=(5, 10))
         readers = graded_metrics({q: both[q][:10] for q in judged}, judged, ks=(10,))
         topics = topics_cv(features_a)
-        per_fold = by_fold(alone)
+        per_fold = claim_fold_ndcg(alone, claim_gold, fold)
         if reference is None:
             reference = per_fold
         delta = per_fold - reference
@@ -174,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"{delta.std():.4f} | {ca['ndcg@10']:.4f} | "
                     f"{cf['ndcg@10'] - ca['ndcg@10']:.4f} | {graded['ndcg@10']:.4f} | "
                     f"{readers['ndcg@10']:.4f} | "
-                    f"{Xa.shape[1]:,} |")
+                    f"{on_archive[0].shape[1]:,} |")
         print(rows[-1], flush=True)
     made = (f"Made by `python training/stemmer_trials.py` ({time.perf_counter() - started:.0f} s; "
             f"{E.git_state()}).")
