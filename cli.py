@@ -273,9 +273,9 @@ def _editor_overrides(path: Optional[Path]) -> dict[str, list[str]]:
 def _related_options(k: int, half_life: Optional[float], max_age: Optional[float],
                      before_only: bool, min_score: Optional[float], min_count: Optional[int],
                      mmr: Optional[float], duplicate_threshold: Optional[float],
-                     no_collapse: bool, undated_weight: Optional[float] = None,
-                     theme_weight: Optional[float] = None,
-                     copy_overlap: Optional[float] = None) -> dict[str, Any]:
+                     no_collapse: bool, undated_weight: Optional[float],
+                     theme_weight: Optional[float],
+                     copy_overlap: Optional[float]) -> dict[str, Any]:
     given = {"k": k, "half_life_days": half_life, "max_age_days": max_age, "min_score": min_score,
              "min_count": min_count, "mmr_lambda": mmr, "duplicate_threshold": duplicate_threshold,
              "before_only": before_only or None, "undated_weight": undated_weight,

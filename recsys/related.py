@@ -754,14 +754,14 @@ class RelatedIndex:
         """Plain arrays for saving (no pickle needed to read them back)."""
         self._check_fitted()
         indptr, indices, data = self._rows
-        themes = {} if self.themes_ is None else {"themes": self.themes_,
-                                                  "theme_scales": self.theme_scales_}
+        optional = {} if self.themes_ is None else {"themes": self.themes_,
+                                                    "theme_scales": self.theme_scales_}
         if self.signatures_ is not None:
-            themes.update(copy_values=self.signatures_[0], copy_counts=self.signatures_[1])
+            optional.update(copy_values=self.signatures_[0], copy_counts=self.signatures_[1])
         return {"matrix_data": data, "matrix_indices": indices,
                 "matrix_indptr": indptr.astype(np.int32 if indptr[-1] < 2**31 else np.int64),
                 "matrix_shape": np.array(self.shape_, dtype=np.int64),
-                "ids": self.ids_.astype(str), "days": self.days_, "topics": self.topics_, **themes}
+                "ids": self.ids_.astype(str), "days": self.days_, "topics": self.topics_, **optional}
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], settings: RelatedSettings | None = None,
