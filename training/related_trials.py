@@ -5,6 +5,7 @@ Prints a markdown table.
 
     python training/related_trials.py            # bigrams and IDF powers
     python training/related_trials.py --rerank   # bigrams and LSA re-ranking the lists (2 min)
+    python training/related_trials.py --phrases  # rare bigrams re-scoring the product's lists (2 min)
 
 Same data, gold sets and metrics as ``check_defaults.py``: claim groups with the index
 built on the fact-check pages alone and on all 60,502 articles (nDCG@10 over the
@@ -26,6 +27,11 @@ word rows' alone, without the index's themes (which ``check_defaults.py`` measur
   features fit theirs (20,000 of the index's rows, one power iteration). The readers'
   lists are the first 10 of the re-ranked ones; "quantized" stores the candidates'
   bigram weights in 8 bits and their LSA rows in 8-bit integers, as a compact index would.
+- *Rare phrases* (``--phrases``): the product's own lists, 100 deep (themes, copy
+  signatures, recency, as ``check_defaults.py`` scores them), each candidate's score
+  plus ``w`` times the cosine of the two articles' bigram rows (min_df 3) kept to the
+  bigrams found in at most ``N`` articles of the index (the rows normalised again): a
+  phrase a few articles share marks one story; one hundreds share is a set phrase.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import experiments as E  # noqa: E402  (training/experiments.py: data loading)
-from check_defaults import gold_sets, lists  # noqa: E402
+from check_defaults import fitted_indexes, gold_sets, lists  # noqa: E402
 
 from recsys import ArabicAnalyzer, ArticleVectorizer, RelatedIndex  # noqa: E402
 from recsys.evaluation import graded_metrics, related_metrics  # noqa: E402
@@ -52,6 +58,8 @@ ANALYZER = ArabicAnalyzer()
 BIGRAMS = [  # (min_df, weight, heaviest per article or None for all)
     (3, 0.8, None), (3, 1.0, None), (3, 1.2, None), (10, 0.8, None), (10, 1.2, None), (3, 0.8, 40), (3, 0.8, 20)]
 IDF_POWERS = [0.5, 1.5, 2.0]
+PHRASES = [  # (at most N articles or None for all, weight w)
+    (30, 0.5), (30, 0.8), (30, 1.0), (100, 0.8), (300, 0.8), (None, 0.5), (None, 0.8)]
 RERANK = [  # (bigram weight w, LSA weight g, quantized)
     (0, 0.1, False), (0, 0.2, False), (0.8, 0, False), (1.0, 0, False), (0.9, 0.15, False),
     (0.9, 0.15, True), (1.0, 0.15, False), (1.0, 0.2, False), (1.2, 0.1, False)]
@@ -104,9 +112,11 @@ def quantized(B: sp.csr_matrix, Z: np.ndarray) -> tuple[sp.csr_matrix, np.ndarra
     return B, (np.round(Z / step) * step).astype(np.float32)
 
 
-def scored_lists(X: sp.csr_matrix, articles: list, queries: list[str]) -> dict:
-    """The default lists, 100 deep, as (rows, scores)."""
-    index = RelatedIndex().fit(X, [a.id for a in articles], dates=[a.date for a in articles])
+def scored_lists(X: sp.csr_matrix, articles: list, queries: list[str],
+                 themes: np.ndarray | None = None, signatures: tuple | None = None) -> dict:
+    """The default lists, 100 deep, as (query row, rows, scores)."""
+    index = RelatedIndex().fit(X, [a.id for a in articles], dates=[a.date for a in articles],
+                               themes=themes, signatures=signatures)
     return {q: (index.row_of_.get(q),
                 np.array([index.row(i) for i in r.ids], dtype=np.int64), r.scores.astype(np.float64))
             for q, r in index.similar_batch(queries, E.DEPTH)}
@@ -126,9 +136,28 @@ def reranked(found: dict, X: sp.csr_matrix, B: sp.csr_matrix, Bc: sp.csr_matrix,
     return out
 
 
+def rare_phrases(B: sp.csr_matrix, most: int | None) -> sp.csr_matrix:
+    """``B`` kept to the bigrams in at most ``most`` of its rows, unit rows again."""
+    if most is None:
+        return B
+    df = np.bincount(B.indices, minlength=B.shape[1])
+    return unit_rows(sp.csr_matrix(B @ sp.diags((df <= most).astype(np.float32))))
+
+
+def rescored(found: dict, B: sp.csr_matrix, ids: list[str], w: float) -> dict[str, list[str]]:
+    """``found`` re-ordered by each candidate's score plus ``w`` times its phrase cosine."""
+    out = {}
+    for q, (row, rows, scores) in found.items():
+        phrases = (B[rows] @ B[row].T).toarray().ravel() if len(rows) else np.zeros(0)
+        out[q] = [str(ids[r]) for r in rows[np.argsort(-(scores + w * phrases), kind="stable")]]
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rerank", action="store_true", help="the re-ranking table instead")
+    parser.add_argument("--phrases", action="store_true",
+                        help="the rare phrases' table (the product's lists re-scored) instead")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     factcheck, archive, gold, claims, judged = gold_sets()
@@ -150,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     def scores(Xf: sp.csr_matrix, Xa: sp.csr_matrix) -> tuple:
         return measured(lists(Xf, factcheck, claims), lists(Xa, archive, claims + sorted(judged)))
 
+    if args.phrases:
+        return phrases_table(factcheck, archive, claims, judged, measured, started)
     E.say("fitting the defaults on the fact-check pages and on the archive")
     vf, va = ArticleVectorizer(), ArticleVectorizer()
     Xf, Xa = vf.fit_transform(factcheck), va.fit_transform(archive)
@@ -184,7 +215,14 @@ def main(argv: list[str] | None = None) -> int:
                      + (f", top {heaviest} per article" if heaviest else ""))
             rows.append((label, scores(beside(Xf, Bf, weight), beside(Xa, Ba, weight)), Xa.nnz + Ba.nnz))
     last = "nnz of the 60,502 rows" if not args.rerank else "graded P@5"
-    lines = [f"Made by `python training/related_trials.py{' --rerank' if args.rerank else ''}` "
+    print(table("--rerank" if args.rerank else "", started, rows, base, last))
+    return 0
+
+
+def table(option: str, started: float, rows: list, base: tuple, last: str) -> str:
+    """The markdown table of ``rows`` (label, measured, last column's count or None for
+    graded P@5), differences paired with ``base``."""
+    lines = [f"Made by `python training/related_trials.py{' ' + option if option else ''}` "
              f"({time.perf_counter() - started:.0f} s; {E.git_state()}).", "",
              "| variant | claims nDCG@10, fact-check index | Δ (paired folds) | claims, +57k | Δ | drop "
              f"| graded nDCG@10 | Δ | graded, 10-item lists | {last} |",
@@ -196,7 +234,30 @@ def main(argv: list[str] | None = None) -> int:
                      f"{on_archive.mean():.4f} | {d2.mean():+.4f} ± {d2.std():.4f} | "
                      f"{on_factcheck.mean() - on_archive.mean():.4f} | {graded:.4f} | "
                      f"{graded - base[2]:+.4f} | {readers:.4f} | {last_cell} |")
-    print("\n".join(lines))
+    return "\n".join(lines)
+
+
+def phrases_table(factcheck: list, archive: list, claims: list[str], judged: dict,
+                  measured, started: float) -> int:
+    """The ``--phrases`` table: the product's lists re-scored by rare phrases."""
+    E.say("fitting the product's indexes and the bigram rows")
+    on_factcheck, _, on_archive = fitted_indexes(factcheck, archive)
+    sides = []
+    for (X, themes, signatures), articles, queries in (
+            (on_factcheck, factcheck, claims), (on_archive, archive, claims + sorted(judged))):
+        vectorizer = ArticleVectorizer().fit(articles)
+        sides.append((bigram_rows(vectorizer, articles, 3, None),
+                      scored_lists(X, articles, queries, themes, signatures),
+                      [a.id for a in articles]))
+    base = measured(*(rescored(found, B, ids, 0) for B, found, ids in sides))
+    rows = [("**defaults** (the product's lists)", base, 0)]
+    for most, w in PHRASES:
+        E.say(f"phrases in at most {most} articles, weight {w}")
+        kept = [rare_phrases(B, most) for B, _, _ in sides]
+        rows.append((f"phrases in ≤ {most} articles, w {w}" if most else f"all phrases, w {w}",
+                     measured(*(rescored(found, B, ids, w)
+                                for B, (_, found, ids) in zip(kept, sides))), kept[1].nnz))
+    print(table("--phrases", started, rows, base, "phrase entries, 60,502 rows"))
     return 0
 
 
