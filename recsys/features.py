@@ -469,7 +469,9 @@ class TermCounter(TransformerMixin, BaseEstimator):
         return self.terms_.copy()
 
     def __getstate__(self) -> dict:
-        state = super().__getstate__()
+        # A copy: scikit-learn's is the live __dict__, from which these would be popped
+        # (a serving process's tables, mid-query on another thread).
+        state = dict(super().__getstate__())
         for name in (*_PER_PROCESS, "signatures_"):  # signatures: the index keeps them
             state.pop(name, None)
         return state
@@ -728,7 +730,7 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
     def __getstate__(self) -> dict:
         # A loaded bundle compiles nothing until warmed: a one-off command never waits
         # for numba.
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy, as TermCounter's
         state.pop("_compiled_row", None)
         return state
 

@@ -541,3 +541,20 @@ def test_distinct_hashes_are_numpys_unique(size: int, kinds: int) -> None:
     for ours, numpys in zip(distinct_hashes(hashes),
                             np.unique(hashes, return_index=True, return_inverse=True)):
         assert ours.dtype == numpys.dtype and np.array_equal(ours, numpys)
+
+
+def test_pickling_a_serving_vectorizer_leaves_it_as_it_was(corpus: list[Article]) -> None:
+    """Saving a bundle pickles the live model: a serving process that saves must keep its
+    warmed tables (another thread may be mid-query on them) and its archive signatures,
+    not only ship a copy without them."""
+    vectorizer = ArticleVectorizer()
+    vectorizer.fit_transform(corpus)
+    signatures = vectorizer.fitted_signatures()
+    vectorizer.warm().transform([Article("n1", "قصف على زقزوقة", "نزح آلاف المدنيين من زقزوقة")])
+    before = [(owner, dict(vars(owner))) for owner in (vectorizer, vectorizer.words_)]
+    shipped = pickle.loads(pickle.dumps(vectorizer))
+    for owner, attributes in before:
+        assert set(vars(owner)) == set(attributes)
+        assert all(getattr(owner, name) is value for name, value in attributes.items())
+    assert all(np.array_equal(a, b) for a, b in zip(vectorizer.fitted_signatures(), signatures))
+    assert "_compiled_row" not in vars(shipped)  # the copy still ships without them
