@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -104,10 +105,27 @@ class TopicFeatures(TransformerMixin, BaseEstimator):
             rows = np.random.default_rng(0).permutation(archive_matrix.shape[0])[: self.lsa_sample]
             self.lsa_ = TruncatedSVD(n_components, n_iter=self.lsa_iterations,
                                      random_state=0).fit(archive_matrix[np.sort(rows)])
-            # float32: half the bundle. Term-major in memory (Fortran order), so that one
-            # article's terms are adjacent rows of ``components_.T`` (``theme_projection``).
-            self.lsa_.components_ = np.asfortranarray(self.lsa_.components_, dtype=np.float32)
+            # Rounded to half precision, which pickling stores (see __getstate__), so that a
+            # loaded bundle computes what the trained model did. float32 in memory, and
+            # term-major (Fortran order): one article's terms are then adjacent rows of
+            # ``components_.T`` (``theme_projection``).
+            self.lsa_.components_ = _in_memory(self.lsa_.components_.astype(np.float16))
         return self
+
+    def __getstate__(self) -> dict:
+        # Half precision on disk: 15 MB less of a 60k bundle (144 -> 129 MB), and on
+        # topics_dev, the claims and the graded judgments every figure the same to the
+        # fourth decimal as float32.
+        state = dict(super().__getstate__())  # scikit-learn's is the live __dict__ itself
+        if state.get("lsa_") is not None:
+            state["lsa_"] = copy.copy(state["lsa_"])
+            state["lsa_"].components_ = state["lsa_"].components_.astype(np.float16)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        if getattr(self, "lsa_", None) is not None:
+            self.lsa_.components_ = _in_memory(self.lsa_.components_)
 
     def lead_view(self, articles: Sequence[ArticleLike]) -> list[tuple[str, str]]:
         """Each article as ``(title, first body_chars of the de-boilerplated body)``."""
@@ -157,6 +175,10 @@ def _beside(X: sp.csr_matrix, dense: np.ndarray) -> sp.csr_matrix:
 
 
 _ENTRIES_PER_THREAD = 500_000
+
+
+def _in_memory(components: np.ndarray) -> np.ndarray:
+    return np.asfortranarray(components, dtype=np.float32)
 
 
 def _rows_times_dense(X: sp.csr_matrix, dense: np.ndarray) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import shutil
 from pathlib import Path
 
@@ -23,6 +24,23 @@ def test_round_trip_gives_identical_outputs(model: NewsModel, bundle: Path, corp
         np.testing.assert_array_equal(a.scores, b.scores)
     assert loaded.explain(corpus[0].id, ["hum-002"]) == model.explain(corpus[0].id, ["hum-002"])
 
+
+
+def test_the_lsa_is_saved_in_half_precision_and_loads_as_trained(model: NewsModel, bundle: Path,
+                                                                   corpus: list) -> None:
+    trained = model.topic_features.lsa_.components_
+    loaded = load_bundle(bundle).topic_features.lsa_.components_
+    np.testing.assert_array_equal(loaded, trained)
+    assert loaded.dtype == np.float32 and loaded.flags.f_contiguous  # as theme_projection reads it
+    # Two bytes a component on disk, not four: the rest of what is pickled is the vectorizer.
+    features = model.topic_features
+    assert len(pickle.dumps(features)) < len(pickle.dumps(features.vectorizer_)) + 0.6 * trained.nbytes
+    # A new text's themes are projected through these components.
+    article = corpus[3]
+    text = recsys.Article("new-1", article.title, article.body + " وقال شهود إن القصف استمر ليلا")
+    a, b = model.related_to(text, k=10), load_bundle(bundle).related_to(text, k=10)
+    assert a.ids.tolist() == b.ids.tolist()
+    np.testing.assert_array_equal(a.scores, b.scores)
 
 def test_manifest_describes_the_model(bundle: Path, corpus: list) -> None:
     manifest = read_manifest(bundle)
