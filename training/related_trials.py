@@ -32,6 +32,7 @@ word rows' alone, without the index's themes (which ``check_defaults.py`` measur
   plus ``w`` times the cosine of the two articles' bigram rows (min_df 3) kept to the
   bigrams found in at most ``N`` articles of the index (the rows normalised again): a
   phrase a few articles share marks one story; one hundreds share is a set phrase.
+  "Words as written": bigrams of the raw words, stop words and all, unstemmed.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ import experiments as E  # noqa: E402  (training/experiments.py: data loading)
 from check_defaults import fitted_indexes, gold_sets, lists  # noqa: E402
 
 from recsys import ArabicAnalyzer, ArticleVectorizer, RelatedIndex  # noqa: E402
+from recsys.arabic import raw_words  # noqa: E402
 from recsys.evaluation import graded_metrics, related_metrics  # noqa: E402
 from recsys.features import unit_rows  # noqa: E402
 
@@ -58,8 +60,9 @@ ANALYZER = ArabicAnalyzer()
 BIGRAMS = [  # (min_df, weight, heaviest per article or None for all)
     (3, 0.8, None), (3, 1.0, None), (3, 1.2, None), (10, 0.8, None), (10, 1.2, None), (3, 0.8, 40), (3, 0.8, 20)]
 IDF_POWERS = [0.5, 1.5, 2.0]
-PHRASES = [  # (at most N articles or None for all, weight w)
-    (30, 0.5), (30, 0.8), (30, 1.0), (100, 0.8), (300, 0.8), (None, 0.5), (None, 0.8)]
+PHRASES = [  # (at most N articles or None for all, weight w, words as written)
+    (30, 0.5, False), (30, 0.8, False), (30, 1.0, False), (100, 0.8, False), (300, 0.8, False),
+    (None, 0.5, False), (None, 0.8, False), (30, 0.5, True), (30, 0.8, True), (30, 1.0, True)]
 RERANK = [  # (bigram weight w, LSA weight g, quantized)
     (0, 0.1, False), (0, 0.2, False), (0.8, 0, False), (1.0, 0, False), (0.9, 0.15, False),
     (0.9, 0.15, True), (1.0, 0.15, False), (1.0, 0.2, False), (1.2, 0.1, False)]
@@ -70,10 +73,17 @@ def bigrams(text: str) -> list[str]:
     return [f"{a} {b}" for a, b in zip(terms, terms[1:])]
 
 
+def surface_bigrams(text: str) -> list[str]:
+    """Pairs of consecutive words as written (:func:`recsys.arabic.raw_words`: no stop
+    words dropped, no stemming): what the counting processes already hash."""
+    words = raw_words(text)
+    return [f"{a} {b}" for a, b in zip(words, words[1:])]
+
+
 def bigram_rows(vectorizer: ArticleVectorizer, articles: list, min_df: int,
-                heaviest: int | None) -> sp.csr_matrix:
+                heaviest: int | None, pairs=bigrams) -> sp.csr_matrix:
     titles, bodies = vectorizer.clean_bodies(articles)
-    counts = CountVectorizer(analyzer=bigrams, min_df=min_df, dtype=np.float32).fit_transform(
+    counts = CountVectorizer(analyzer=pairs, min_df=min_df, dtype=np.float32).fit_transform(
         [f"{t}\n{b}" for t, b in zip(titles, bodies)])
     rows = TfidfTransformer(sublinear_tf=True, norm=None).fit_transform(counts).tocsr()
     if heaviest is not None:
@@ -246,15 +256,18 @@ def phrases_table(factcheck: list, archive: list, claims: list[str], judged: dic
     for (X, themes, signatures), articles, queries in (
             (on_factcheck, factcheck, claims), (on_archive, archive, claims + sorted(judged))):
         vectorizer = ArticleVectorizer().fit(articles)
-        sides.append((bigram_rows(vectorizer, articles, 3, None),
+        sides.append(({written: bigram_rows(vectorizer, articles, 3, None,
+                                            surface_bigrams if written else bigrams)
+                       for written in (False, True)},
                       scored_lists(X, articles, queries, themes, signatures),
                       [a.id for a in articles]))
-    base = measured(*(rescored(found, B, ids, 0) for B, found, ids in sides))
+    base = measured(*(rescored(found, B[False], ids, 0) for B, found, ids in sides))
     rows = [("**defaults** (the product's lists)", base, 0)]
-    for most, w in PHRASES:
-        E.say(f"phrases in at most {most} articles, weight {w}")
-        kept = [rare_phrases(B, most) for B, _, _ in sides]
-        rows.append((f"phrases in ≤ {most} articles, w {w}" if most else f"all phrases, w {w}",
+    for most, w, written in PHRASES:
+        E.say(f"phrases in at most {most} articles, weight {w}, words as written: {written}")
+        kept = [rare_phrases(B[written], most) for B, _, _ in sides]
+        label = f"phrases in ≤ {most} articles, w {w}" if most else f"all phrases, w {w}"
+        rows.append((label + (", words as written" if written else ""),
                      measured(*(rescored(found, B, ids, w)
                                 for B, (_, found, ids) in zip(kept, sides))), kept[1].nnz))
     print(table("--phrases", started, rows, base, "phrase entries, 60,502 rows"))
