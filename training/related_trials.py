@@ -38,6 +38,7 @@ word rows' alone, without the index's themes (which ``check_defaults.py`` measur
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import time
 from pathlib import Path
@@ -76,8 +77,7 @@ def bigrams(text: str) -> list[str]:
 def surface_bigrams(text: str) -> list[str]:
     """Pairs of consecutive words as written (:func:`recsys.arabic.raw_words`: no stop
     words dropped, no stemming): what the counting processes already hash."""
-    words = raw_words(text)
-    return [f"{a} {b}" for a, b in zip(words, words[1:])]
+    return [f"{a} {b}" for a, b in itertools.pairwise(raw_words(text))]
 
 
 def bigram_rows(vectorizer: ArticleVectorizer, articles: list, min_df: int,
