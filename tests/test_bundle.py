@@ -25,7 +25,6 @@ def test_round_trip_gives_identical_outputs(model: NewsModel, bundle: Path, corp
     assert loaded.explain(corpus[0].id, ["hum-002"]) == model.explain(corpus[0].id, ["hum-002"])
 
 
-
 def test_the_lsa_is_saved_in_half_precision_and_loads_as_trained(model: NewsModel, bundle: Path,
                                                                    corpus: list) -> None:
     trained = model.topic_features.lsa_.components_
@@ -41,6 +40,7 @@ def test_the_lsa_is_saved_in_half_precision_and_loads_as_trained(model: NewsMode
     a, b = model.related_to(text, k=10), load_bundle(bundle).related_to(text, k=10)
     assert a.ids.tolist() == b.ids.tolist()
     np.testing.assert_array_equal(a.scores, b.scores)
+
 
 def test_manifest_describes_the_model(bundle: Path, corpus: list) -> None:
     manifest = read_manifest(bundle)
