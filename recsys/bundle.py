@@ -58,7 +58,7 @@ FORMAT = "recsys-bundle"
 # 7: the LSA's components in half precision (an older recsys would compute in it);
 # 6: the classifier learns `other` as clusters; 5: the index keeps each article's theme;
 # 4: the vectorizer keeps the archive's words
-FORMAT_VERSION = 7
+FORMAT_VERSION = 8
 MANIFEST = "manifest.json"
 _MODEL_FILE = "model.joblib"
 _MODEL_PARTS = ("vectorizer", "topic_features", "classifier")

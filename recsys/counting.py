@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from . import copies
+from . import copies, phrases
 from .arabic import display_key, raw_word_table, strip_html
 from .boilerplate import BodyCleaner
 from .wordhash import NOT_FOUND, JoinedWords, batches, distinct_hashes
@@ -124,6 +124,9 @@ class Share:
     # The documents' text signatures (recsys.copies: values, counts); None when the
     # analyzer finds words its own way (no hashes to make them from).
     signatures: tuple[np.ndarray, np.ndarray] | None = None
+    # Its documents' (phrase, document, count) entries (recsys.phrases.share_entries);
+    # None unless the counter finds phrases.
+    phrases: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -135,11 +138,13 @@ class WordCounter:
     (a :class:`recsys.arabic.WordAnalysis`, or any analyzer of the user's); ``hashed``
     says whether fitting may find its raw words by hashing code points
     (:meth:`count_hashed`), which holds when they are those of
-    :func:`recsys.arabic.raw_words`.
+    :func:`recsys.arabic.raw_words`; ``phrases``, whether fitting also finds the
+    documents' phrases (:mod:`recsys.phrases`), which it can only when ``hashed``.
     """
 
     analyzer: Any
     hashed: bool = False
+    phrases: bool = False
 
     def columns_of(self, tokens: list[str], vocabulary: dict[str, int], grow: bool,
                     multi: list[tuple[int, ...]]) -> list[int]:
@@ -238,34 +243,44 @@ class WordCounter:
                              shape=(len(indptr) - 1, len(vocabulary)))
 
     def count_hashed(self, texts: list[str], vocab: _Vocabulary,
-                     ) -> tuple[sp.csr_matrix, tuple[np.ndarray, np.ndarray]]:
+                     ) -> tuple[sp.csr_matrix, tuple[np.ndarray, np.ndarray],
+                                tuple[np.ndarray, np.ndarray]]:
         """``count(texts, ...)`` while fitting, to the same matrix and vocabulary, with
         the tokens found and told apart by their hashes (:mod:`recsys.wordhash`): a
         string object per token cost more than all the rest of counting. Only the
         tokens new to ``vocab`` are cut out as strings, in the order first met. Also the
-        texts' signatures (:func:`recsys.copies.signatures`), from the same hashes."""
+        texts' signatures (:func:`recsys.copies.signatures`) and, if the counter finds
+        phrases, their pairs of words (:func:`recsys.phrases.pair_keys`: texts, keys),
+        from the same hashes."""
         if self.analyzer.strip_markup:
             texts = [strip_html(t) for t in texts]
         rows, columns, values, counts = [], [], [], []
+        pair_texts, pair_keys = [np.empty(0, dtype=np.int64)], [np.empty(0, dtype=np.uint64)]
         for span in batches(texts, _BATCH_CHARS):
-            text_of, found, (value, count) = self.count_batch(texts[span], vocab)
+            text_of, found, (value, count), (pair_text, key) = self.count_batch(texts[span], vocab)
             rows.append(text_of + span.start)
             columns.append(found)
             values.append(value)
             counts.append(count)
+            pair_texts.append(pair_text + span.start)
+            pair_keys.append(key)
         rows = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
         columns = np.concatenate(columns) if columns else np.empty(0, dtype=np.int64)
         signed = ((np.concatenate(values), np.concatenate(counts)) if values
                   else copies.signatures(np.empty(0), np.empty(0), 0))
-        return sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, columns)),
-                             shape=(len(texts), len(vocab.terms))), signed
+        return (sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, columns)),
+                              shape=(len(texts), len(vocab.terms))), signed,
+                (np.concatenate(pair_texts), np.concatenate(pair_keys)))
 
     def count_batch(self, texts: list[str], vocab: _Vocabulary,
-                    ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
-        """The text and column of each term occurrence of ``texts``, and the texts'
-        signatures."""
+                    ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray],
+                               tuple[np.ndarray, np.ndarray]]:
+        """The text and column of each term occurrence of ``texts``, the texts'
+        signatures and their pairs of words (none unless the counter finds phrases)."""
         words = JoinedWords.of(texts, raw_word_table())
         signed = copies.signatures(words.hashes, words.text_of, len(texts))
+        pairs = (phrases.pair_keys(words.hashes, words.text_of) if self.phrases
+                 else phrases.pair_keys(words.hashes[:0], words.text_of[:0]))
         starts, text_of = words.starts, words.text_of
         distinct, first, inverse = distinct_hashes(words.hashes)
         at = np.searchsorted(vocab.hashes, distinct)
@@ -286,7 +301,7 @@ class WordCounter:
             vocab.hashed_columns = np.insert(vocab.hashed_columns, at[new], columns[new])
         text_of, columns = spread_glued(text_of, columns[inverse], vocab.multi)
         keep = columns >= 0
-        return text_of[keep], columns[keep], signed
+        return text_of[keep], columns[keep], signed, pairs
 
     def count_part(self, documents: Sequence[Any], cuts: Sequence[tuple[int, ...]] | None,
                     firsts: bool, prepare: Prepare | None, fit: str) -> Share:
@@ -307,12 +322,15 @@ class WordCounter:
             _FITS.clear()  # an earlier fit's vocabulary is of no further use
         vocab = _FITS.setdefault(fit, _Vocabulary())
         first_term, first_token = len(vocab.terms), len(vocab.columns)
-        signed = None
+        signed = found = None
         if self.hashed:
-            counts, (values, shingles) = self.count_hashed(texts, vocab)
+            counts, (values, shingles), (pair_text, key) = self.count_hashed(texts, vocab)
             # The pieces before the first parts, in blocks of one per document.
             pieces = len(texts) - (len(documents) if firsts else 0)
             signed = copies.combined(values[:pieces], shingles[:pieces], len(documents))
+            if self.phrases:
+                inside = pair_text < pieces
+                found = phrases.share_entries(pair_text[inside], key[inside], len(documents))
         else:  # an analyzer of other words: find them its way
             counts = self.count(texts, vocab.terms, vocab.columns, vocab.multi, grow=True)
         # A term shows as its most readable word (see display_key) among its tokens.
@@ -329,7 +347,7 @@ class WordCounter:
                     vocab.shown[col] = improved[col] = key
         return Share(counts, f"{_PROCESS}-{fit}", first_term,
                       list(itertools.islice(vocab.terms, first_term, None)), list(improved.items()),
-                      words, np.array(word_columns, dtype=np.int64), signed)
+                      words, np.array(word_columns, dtype=np.int64), signed, found)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.utils.validation import check_is_fitted
 
-from . import copies, counting
+from . import copies, counting, phrases
 from .arabic import (MAX_KNOWN_WORDS, WordAnalysis, clean, display_key, normalize_letters,
                      raw_word_table, raw_words, strip_html)
 from .boilerplate import BodyCleaner, learn_lines, learn_site_runs, site_of
@@ -161,10 +161,14 @@ _ONE_OFF_CHARS = 100_000  # a first question this small analyses its own words (
 _PER_PROCESS = ("_known", "_asked_once", "_table", "_met")
 
 
-def _signatures_of(titles: list[str], bodies: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Text signatures (:mod:`recsys.copies`) of cleaned titles and bodies."""
+def _marks_of(titles: list[str], bodies: list[str], table: phrases.PhraseTable | None,
+              ) -> tuple[tuple[np.ndarray, np.ndarray], phrases.PhraseRows | None]:
+    """Text signatures (:mod:`recsys.copies`) and, with a fit's ``table``, phrase rows
+    (:mod:`recsys.phrases`) of cleaned titles and bodies, from one hashing of their words."""
     words = JoinedWords.of([f"{t}\n{b}" for t, b in zip(titles, bodies)], raw_word_table())
-    return copies.signatures(words.hashes, words.text_of, len(titles))
+    return (copies.signatures(words.hashes, words.text_of, len(titles)),
+            None if table is None else phrases.text_rows(words.hashes, words.text_of,
+                                                         len(titles), table))
 
 
 def _even_shares(documents: Sequence[Any], n_shares: int) -> list[tuple[int, int]]:
@@ -181,18 +185,24 @@ def _even_shares(documents: Sequence[Any], n_shares: int) -> list[tuple[int, int
 
 def _merge_parts(shares: Iterable[Share], after_last: Callable[[], object] | None = None,
                  ) -> tuple[sp.csr_matrix, np.ndarray, list[str | None], dict[str, int],
-                            tuple[np.ndarray, np.ndarray] | None]:
+                            tuple[np.ndarray, np.ndarray] | None, list[tuple[np.ndarray, int]]]:
     """Stack the shares' counts on one vocabulary (first seen, first numbered), pick
-    each term's display word, gather every word's column and the documents' signatures,
-    consuming the shares as they come; ``after_last`` runs once the last has come,
-    before the stacking (to stop the counting processes)."""
+    each term's display word, gather every word's column, the documents' signatures and
+    phrase entries (each share's with its first document's number), consuming the
+    shares as they come; ``after_last`` runs once the last has come, before the stacking
+    (to stop the counting processes)."""
     vocabulary: dict[str, int] = {}
     shown: list[tuple | None] = []
     seen: dict[str, int] = {}  # word -> merged column (-1: none)
     to_merged: dict[str, np.ndarray] = {}  # a process's columns -> merged columns
-    blocks, signed = [], []
+    blocks, signed, phrase_entries = [], [], []
+    n_documents = 0
     for share in shares:
         signed.append(share.signatures)
+        if share.phrases is not None:
+            phrase_entries.append((share.phrases, n_documents))
+        if share.signatures is not None:
+            n_documents += len(share.signatures[1])
         mapping = to_merged.get(share.vocabulary, np.empty(0, dtype=np.int64))
         if len(mapping) != share.first_term:
             raise RuntimeError("a counting process's shares arrived out of order")
@@ -217,7 +227,7 @@ def _merge_parts(shares: Iterable[Share], after_last: Callable[[], object] | Non
     signatures = (None if not signed or any(s is None for s in signed) else
                   (np.concatenate([v for v, _ in signed]), np.concatenate([c for _, c in signed])))
     return (stacked, np.array(list(vocabulary), dtype=object), [k and k[-1] for k in shown],
-            seen, signatures)
+            seen, signatures, phrase_entries)
 
 
 class TermCounter(TransformerMixin, BaseEstimator):
@@ -247,6 +257,10 @@ class TermCounter(TransformerMixin, BaseEstimator):
         Processes for fitting (joblib convention; ``-1`` all cores). Each counts
         shares of the documents on a vocabulary it keeps for the whole fit, reporting
         only the terms a share added; the parent merges the processes' vocabularies.
+    phrase_docs : (int, int) or None
+        Also find the documents' rare phrases (:mod:`recsys.phrases`): the pairs of
+        words in that many documents, least and most (``None``: no phrases). Only with
+        the default analysis, whose words fitting finds by hashing.
 
     >>> counts = TermCounter(ArabicAnalyzer()).fit_transform(["قصف وقصف", "القصف"])
     >>> counts.toarray().tolist()
@@ -254,11 +268,13 @@ class TermCounter(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, analyzer: ArabicAnalyzer, *, min_df: int | float = 1,
-                 max_df: int | float = 1.0, n_jobs: int | None = -1) -> None:
+                 max_df: int | float = 1.0, n_jobs: int | None = -1,
+                 phrase_docs: tuple[int, int] | None = None) -> None:
         self.analyzer = analyzer
         self.min_df = min_df
         self.max_df = max_df
         self.n_jobs = n_jobs
+        self.phrase_docs = phrase_docs
 
     def _counter(self) -> WordCounter:
         """The counting this counter does, as a plain value for the counting processes:
@@ -270,7 +286,7 @@ class TermCounter(TransformerMixin, BaseEstimator):
             return WordCounter(analyzer)
         if type(analyzer).terms_of is ArabicAnalyzer.terms_of:
             analyzer = analyzer.analysis()
-        return WordCounter(analyzer, hashed=True)
+        return WordCounter(analyzer, hashed=True, phrases=self.phrase_docs is not None)
 
     @contextlib.contextmanager
     def processes(self, n_docs: int) -> Iterator[ProcessPoolExecutor | None]:
@@ -339,14 +355,18 @@ class TermCounter(TransformerMixin, BaseEstimator):
                                   [fit] * len(shares))
             # Stop the processes now, not at the caller's exit: their memory is freed
             # before the stacked counts are built.
-            counts, terms, words, seen, signatures = _merge_parts(parts,
-                                                                  after_last=processes.shutdown)
+            counts, terms, words, seen, signatures, found = _merge_parts(
+                parts, after_last=processes.shutdown)
         else:
-            counts, terms, words, seen, signatures = _merge_parts([counter.count_part(
+            counts, terms, words, seen, signatures, found = _merge_parts([counter.count_part(
                 documents, cuts, first_weight != 1, prepare, fit)])
             counting.forget(fit)
         # Kept for the caller to take (NewsModel.train gives them to the related index).
         self.signatures_ = signatures
+        self.phrase_table_ = self.phrases_ = None
+        if counter.phrases:
+            self.phrase_table_, self.phrases_ = phrases.select(found, n_docs, *self.phrase_docs)
+        del found
         # Each share's rows are blocks of its documents: the pieces, then the first parts.
         n_pieces = 1 + (n_cuts if prepare is not None else len(cuts[0]) if cuts else 0)
         sizes = np.array([b - a for a, b in shares])
@@ -472,7 +492,7 @@ class TermCounter(TransformerMixin, BaseEstimator):
         # A copy: scikit-learn's is the live __dict__, from which these would be popped
         # (a serving process's tables, mid-query on another thread).
         state = dict(super().__getstate__())
-        for name in (*_PER_PROCESS, "signatures_"):  # signatures: the index keeps them
+        for name in (*_PER_PROCESS, "signatures_", "phrases_"):  # the index keeps these
             state.pop(name, None)
         return state
 
@@ -513,6 +533,10 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
     site_run_min_docs, site_run_share : int, float
         A run is boilerplate on a site when it is on at least ``max(site_run_min_docs,
         site_run_share * pages of the site)`` of its pages.
+    phrase_docs : (int, int) or None
+        Find the articles' rare phrases, the pairs of words that least to most
+        articles share (:mod:`recsys.phrases`), for the related index to score with;
+        ``None`` turns this off.
     lead_blend, lead_blend_chars : float, int
         Each row is ``(1 - lead_blend)`` times the unit TF-IDF vector of the whole
         article plus ``lead_blend`` times that of its title and first
@@ -537,7 +561,9 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
                  boilerplate_min_docs: int | None = 5, min_line_chars: int = 20,
                  site_run_words: int | None = 8, site_run_min_docs: int = 3,
                  site_run_share: float = 0.01, lead_blend: float = 0.3,
-                 lead_blend_chars: int = 400) -> None:
+                 lead_blend_chars: int = 400,
+                 phrase_docs: tuple[int, int] | None = (phrases.LEAST_DOCS, phrases.MOST_DOCS),
+                 ) -> None:
         self.analyzer = analyzer
         self.title_weight = title_weight
         self.lead_chars = lead_chars
@@ -554,6 +580,7 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         self.site_run_share = site_run_share
         self.lead_blend = lead_blend
         self.lead_blend_chars = lead_blend_chars
+        self.phrase_docs = phrase_docs
 
     # -- fitting ----------------------------------------------------------------------------
 
@@ -625,7 +652,8 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         # Small archives (tests, a first day's feed) cannot meet a min_df meant for
         # thousands of articles; never let it empty the vocabulary.
         min_df = self.min_df if len(bodies) >= 50 else 1
-        self.words_ = TermCounter(analyzer, min_df=min_df, max_df=self.max_df)
+        self.words_ = TermCounter(analyzer, min_df=min_df, max_df=self.max_df,
+                                  phrase_docs=self.phrase_docs)
         # Bodies are cleaned and cut where they are counted; the heads are each title
         # with the first body_chars (topic features) and lead_blend_chars (blend).
         levels = sorted({c for c in (body_chars, self.lead_blend_chars if self.lead_blend else None)
@@ -737,21 +765,35 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
     def signatures(self, articles: Iterable[ArticleLike]) -> tuple[np.ndarray, np.ndarray]:
         """The articles' text signatures (:mod:`recsys.copies`) of their cleaned title
         and body, as fitting makes them for the archive."""
-        return _signatures_of(*self.clean_bodies(articles))
+        return _marks_of(*self.clean_bodies(articles), None)[0]
 
     def transform_signed(self, articles: Iterable[ArticleLike],
                          ) -> tuple[sp.csr_matrix, tuple[np.ndarray, np.ndarray]]:
         """:meth:`transform` and :meth:`signatures` from one cleaning of the text (a new
         article's related list needs both)."""
+        return self.transform_marked(articles)[:2]
+
+    def transform_marked(self, articles: Iterable[ArticleLike],
+                         ) -> tuple[sp.csr_matrix, tuple[np.ndarray, np.ndarray],
+                                    phrases.PhraseRows | None]:
+        """:meth:`transform_signed` and the articles' phrase rows (:mod:`recsys.phrases`;
+        ``None`` if the fit found no phrases), from one cleaning of the text."""
         _check_fitted(self, "tfidf_")
         titles, bodies = self.clean_bodies(articles)
-        return self._rows_of(titles, bodies), _signatures_of(titles, bodies)
+        return (self._rows_of(titles, bodies),
+                *_marks_of(titles, bodies, getattr(self.words_, "phrase_table_", None)))
 
     def fitted_signatures(self) -> tuple[np.ndarray, np.ndarray] | None:
         """The signatures of the articles of the last fit, made while counting them;
         ``None`` for an analyzer that finds words its own way. Not saved with the
         vectorizer: the related index keeps them."""
         return getattr(self.words_, "signatures_", None)
+
+    def fitted_phrases(self) -> phrases.PhraseRows | None:
+        """The phrase rows of the articles of the last fit (:mod:`recsys.phrases`),
+        made while counting them; ``None`` without phrases. Not saved with the
+        vectorizer: the related index keeps them."""
+        return getattr(self.words_, "phrases_", None)
 
     def transform(self, articles: Iterable[ArticleLike]) -> sp.csr_matrix:
         """Vectorize articles with the fitted vocabulary; rows are L2-normalised."""

@@ -68,6 +68,41 @@ def _of_row(copies, row):
 
 
 @njit(**_JIT)
+def _phrases_of_row(phrases, row):
+    """``phrases`` with archived row ``row``'s phrases as the query's (see
+    :func:`recsys.scoring.phrase_arguments`)."""
+    if phrases[4] == 0.0:
+        return phrases
+    indptr, ids, levels, scales = phrases[0], phrases[1], phrases[2], phrases[3]
+    start, end = indptr[row], indptr[row + 1]
+    weights = np.empty(end - start, dtype=np.float64)
+    for j in range(start, end):
+        weights[j - start] = np.float64(levels[j]) * np.float64(scales[row])
+    return (indptr, ids, levels, scales, phrases[4], ids[start:end].copy(), weights)
+
+
+@njit(**_JIT)
+def _phrase_score(phrases, row):
+    """Row ``row``'s phrase cosine with the query's phrases: a merge of two ascending
+    id lists (see :func:`recsys.scoring.phrase_scores`)."""
+    indptr, ids, levels, scales = phrases[0], phrases[1], phrases[2], phrases[3]
+    query_ids, query_weights = phrases[5], phrases[6]
+    total = 0.0
+    i, j, end = 0, indptr[row], indptr[row + 1]
+    scale = np.float64(scales[row])
+    while i < query_ids.shape[0] and j < end:
+        if query_ids[i] < ids[j]:
+            i += 1
+        elif query_ids[i] > ids[j]:
+            j += 1
+        else:
+            total += query_weights[i] * (np.float64(levels[j]) * scale)
+            i += 1
+            j += 1
+    return total
+
+
+@njit(**_JIT)
 def gather_pools(indptr, indices, data, terms, weights, exclude, pool, wide, scores):
     """At least the ``pool`` articles of highest ``sum(weights[j] * X[article, terms[j]])``
     (fewer if fewer score above 0), in article order, and likewise at least ``wide`` of
@@ -289,26 +324,27 @@ def _best_first(scores):
 
 @njit(**_JIT)
 def finish_plain(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, days,
-                 day, decay, k, threshold, themes, query_theme, copies):
+                 day, decay, k, threshold, themes, query_theme, copies, phrases):
     """The finishing of a query in one call (no MMR): the candidates ``cands`` (rows,
     ascending) re-scored exactly, those under ``floor`` or copies of the query (cosine
     ``>= copy_at`` and, with signatures, sharing their text: ``copies``, see
     :func:`recsys.scoring.is_copy`) dropped, scores times ``decay[age]`` (age in days
     from the freshest dated candidate; undated ones times ``decay[-1]`` if any candidate
     is dated; an empty ``decay`` turns recency off; a query with no close match mixed
-    with its theme similarity first, see :func:`recsys.scoring.ranked`), best first (ties
+    with its theme similarity first, see :func:`recsys.scoring.ranked`) plus the phrase
+    weight times the phrase cosine (``phrases``), best first (ties
     by row), and of the best ``max(3k, k + 20)`` the first ``k`` that are not near-copies (``>=
     threshold``) of one taken before. Returns (rows, scores): what
     :func:`recsys.scoring.finish_plain` returns, to the last bit. In Python between
     kernels these steps cost a fifth of a query."""
     raw = exact_scores(indptr, indices, data, cands, terms, weights, dense)
     return _finish_scored(indptr, indices, data, cands, raw, dense, floor, copy_at, days, day,
-                          decay, k, threshold, themes, query_theme, copies)
+                          decay, k, threshold, themes, query_theme, copies, phrases)
 
 
 @njit(**_JIT)
 def _finish_scored(indptr, indices, data, cands, raw, dense, floor, copy_at, days, day, decay,
-                   k, threshold, themes, query_theme, copies):
+                   k, threshold, themes, query_theme, copies, phrases):
     """:func:`finish_plain` once the candidates' exact cosines ``raw`` are known."""
     kept = np.empty(cands.shape[0], dtype=np.int64)
     scores = np.empty(cands.shape[0], dtype=np.float64)
@@ -325,6 +361,9 @@ def _finish_scored(indptr, indices, data, cands, raw, dense, floor, copy_at, day
         for i in range(n):
             scores[i] = ((1.0 - weight) * scores[i]
                          + weight * _theme_similarity(theme_rows, scales, kept[i], query_theme))
+    if phrases[4] > 0.0 and phrases[5].shape[0] > 0:
+        for i in range(n):
+            scores[i] = scores[i] + phrases[4] * _phrase_score(phrases, kept[i])
     if decay.shape[0] > 0 and day != NO_DATE:
         nearest = -1
         for i in range(n):
@@ -350,7 +389,7 @@ def _finish_scored(indptr, indices, data, cands, raw, dense, floor, copy_at, day
 @njit(**_JIT)
 def related_query(indptr, indices, data, postings_indptr, postings_indices, postings_data,
                   common, terms, weights, exclude, day, query_theme, pool, floor, copy_at, days,
-                  decay, k, threshold, themes, scores, dense, copies):
+                  decay, k, threshold, themes, scores, dense, copies, phrases):
     """A plain related list (no editors' rules, no date filter, no MMR) for the query
     ``(terms, weights)`` dated ``day``, of theme ``query_theme`` (empty: projected from
     its terms if it has no close match and the theme arguments hold a projection, see
@@ -381,7 +420,7 @@ def related_query(indptr, indices, data, postings_indptr, postings_indices, post
             raw = exact_scores(indptr, indices, data, cands, terms, exact_weights, dense)
     scores[:] = 0.0
     return _finish_scored(indptr, indices, data, cands, raw, dense, floor, copy_at, days, day,
-                          decay, k, threshold, themes, query_theme, copies)
+                          decay, k, threshold, themes, query_theme, copies, phrases)
 
 
 @njit(**_JIT)
@@ -424,7 +463,7 @@ def _best_kept_under(raw, cands, floor, copy_at, below, copies):
 @njit(**_JIT)
 def related_rows(indptr, indices, data, postings_indptr, postings_indices, postings_data,
                  common, rows, pool, floor, copy_at, days, decay, k, threshold, themes, scores,
-                 dense, copies):
+                 dense, copies, phrases):
     """:func:`related_query` for each of the archive ``rows``, as a query by its own row.
     Returns ``(found, found_scores, counts)``: row ``q``'s list is
     ``found[q, :counts[q]]``. One call for a whole share of a batch."""
@@ -443,7 +482,8 @@ def related_rows(indptr, indices, data, postings_indptr, postings_indices, posti
         chosen, chosen_scores = related_query(
             indptr, indices, data, postings_indptr, postings_indices, postings_data, common,
             terms, weights, row, np.int64(days[row]), query_theme, pool, floor, copy_at, days,
-            decay, k, threshold, themes, scores, dense, _of_row(copies, row))
+            decay, k, threshold, themes, scores, dense, _of_row(copies, row),
+            _phrases_of_row(phrases, row))
         n = chosen.shape[0]
         counts[q] = n
         found[q, :n] = chosen

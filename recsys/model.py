@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # imported where used: serving related lists needs no scikit-
     import scipy.sparse as sp
 
     from .features import ArticleLike, ArticleVectorizer
+    from .phrases import PhraseRows
     from .topics import TopicClassifier, TopicFeatures, TopicPrediction
 
 __all__ = ["NewsModel", "apply_labels", "training_data_hash"]
@@ -203,7 +204,8 @@ class NewsModel:
         index = RelatedIndex(settings).fit(X, [a.id for a in archive],
                                            dates=[a.date for a in archive], topics=topics,
                                            themes=features.themes(X),
-                                           signatures=vectorizer.fitted_signatures())
+                                           signatures=vectorizer.fitted_signatures(),
+                                           phrases=vectorizer.fitted_phrases())
         index.set_theme_projection(features.theme_projection())
         counts = Counter(a.topic for a in own.values())
         metrics, data_hash = metrics.result(), data_hash.result()
@@ -324,20 +326,25 @@ class NewsModel:
         if date is None and isinstance(article, Article):
             date = article.date
         rules = self._rules(pin_ids, exclude_ids, exclude_topics, require_topics)
-        vector, signatures = self._rows_and_signatures([article])
+        vector, signatures, phrases = self._rows_and_marks([article])
         signature = None if signatures is None else (signatures[0][0], int(signatures[1][0]))
         if self.index.themes_ is not None and self.index.theme_projection_ is None:
             self.index.set_theme_projection(self.topic_features.theme_projection())
         return self.index.similar_to_vector(vector, k, date=date, rules=rules,
-                                            signature=signature, **settings)
+                                            signature=signature,
+                                            phrases=None if phrases is None else phrases.row(0),
+                                            **settings)
 
-    def _rows_and_signatures(self, articles: Sequence[ArticleLike],
-                             ) -> tuple[sp.csr_matrix, tuple[np.ndarray, np.ndarray] | None]:
-        """New articles' rows and, if the index keeps them (copies told by their text),
-        their signatures, from one cleaning of the text."""
-        if self.index.signatures_ is None:
-            return self.vectorizer.transform(articles), None
-        return self.vectorizer.transform_signed(articles)
+    def _rows_and_marks(self, articles: Sequence[ArticleLike],
+                        ) -> tuple[sp.csr_matrix, tuple[np.ndarray, np.ndarray] | None,
+                                   PhraseRows | None]:
+        """New articles' rows and, if the index keeps them, their signatures (copies told
+        by their text) and phrase rows, from one cleaning of the text."""
+        if self.index.signatures_ is None and self.index.phrases_ is None:
+            return self.vectorizer.transform(articles), None, None
+        rows, signatures, phrases = self.vectorizer.transform_marked(articles)
+        return (rows, None if self.index.signatures_ is None else signatures,
+                None if self.index.phrases_ is None else phrases)
 
     def related_batch(self, article_ids: Sequence[str] | None = None, k: int | None = None,
                       **settings: Any) -> Iterator[tuple[str, Related]]:
@@ -394,12 +401,12 @@ class NewsModel:
         articles = list(articles)
         if not articles:
             return self
-        X, signatures = self._rows_and_signatures(articles)
+        X, signatures, phrases = self._rows_and_marks(articles)
         predicted = self.classifier.predict(self.topic_features.transform(articles))
         topics = [a.topic or str(p) for a, p in zip(articles, predicted)]
         themes = self.topic_features.themes(X) if self.index.themes_ is not None else None
         self.index.add(X, [a.id for a in articles], dates=[a.date for a in articles], topics=topics,
-                       themes=themes, signatures=signatures)
+                       themes=themes, signatures=signatures, phrases=phrases)
         table = self._archive_table(articles, topics)
         for name, column in table.items():
             self.archive[name].extend(column)

@@ -34,6 +34,7 @@ import numpy as np
 
 from . import scoring
 from .copies import SIGNATURE_SIZE
+from .phrases import PhraseRows
 from .corpus import TOPICS
 from .errors import NotFittedError, UnknownArticleError
 
@@ -108,6 +109,13 @@ class RelatedSettings:
     mmr_lambda : float or None
         Maximal marginal relevance re-ranking: ``lambda * score - (1 - lambda) *
         max similarity to those already chosen``. ``None`` disables it.
+    phrase_weight : float
+        Where the index keeps the articles' rare phrases (:mod:`recsys.phrases`), each
+        candidate's score, recency applied, gains this times the cosine of its phrase
+        row with the query's: phrases that only a few articles share mark one story.
+        0.8 lifted nDCG@10 on the real claim groups by 0.018 (with the 57k
+        distractors, 0.024) and left graded nDCG@10 as it was; 0.5-1.0 all did the
+        same. ``0`` turns it off.
     pool : int
         How many top raw candidates are finished (at least ``3 * k`` are used). They
         are chosen by raw cosine, so with recency on, an article that the decay would
@@ -157,6 +165,7 @@ class RelatedSettings:
     min_score: float = 0.0
     min_count: int = 1
     mmr_lambda: float | None = None
+    phrase_weight: float = 0.8
     pool: int = 50
     theme_weight: float = 0.15
     theme_below: float = 0.3
@@ -175,6 +184,8 @@ class RelatedSettings:
             raise ValueError(f"undated_weight must be in (0, 1], got {self.undated_weight}")
         if self.mmr_lambda is not None and not 0 <= self.mmr_lambda <= 1:
             raise ValueError("mmr_lambda must be in [0, 1]")
+        if self.phrase_weight < 0:
+            raise ValueError(f"phrase_weight must be at least 0, got {self.phrase_weight}")
         if self.theme_pool < 1:
             raise ValueError(f"theme_pool must be at least 1, got {self.theme_pool}")
         if self.copy_overlap is not None and not 0 < self.copy_overlap <= 1:
@@ -256,19 +267,22 @@ class RelatedIndex:
     def fit(self, X: sp.spmatrix, ids: Sequence[str], *, dates: Sequence[dt.date | None] | None = None,
             topics: Sequence[str | None] | None = None,
             themes: np.ndarray | None = None,
-            signatures: tuple[np.ndarray, np.ndarray] | None = None) -> RelatedIndex:
+            signatures: tuple[np.ndarray, np.ndarray] | None = None,
+            phrases: PhraseRows | None = None) -> RelatedIndex:
         """Index L2-normalised rows ``X`` under ``ids``, with optional dates, topics,
         themes (one dense row per article, such as
         :meth:`TopicFeatures.themes <recsys.TopicFeatures.themes>` gives; kept in 8 bits:
-        see ``theme_weight`` in :class:`RelatedSettings`) and text signatures
+        see ``theme_weight`` in :class:`RelatedSettings`), text signatures
         (:meth:`ArticleVectorizer.signatures <recsys.ArticleVectorizer.signatures>`; see
-        ``copy_overlap``)."""
+        ``copy_overlap``) and phrase rows (:meth:`ArticleVectorizer.fitted_phrases
+        <recsys.ArticleVectorizer.fitted_phrases>`; see ``phrase_weight``)."""
         X, self.ids_, self.days_, self.topics_ = _indexed_fields(X, ids, dates, topics)
         self._rows, self.shape_ = _arrays(X), X.shape
         self.themes_, self.theme_scales_ = (None, None) if themes is None else \
             _quantized_themes(themes, X.shape[0])
         self.signatures_ = None if signatures is None else _checked_signatures(signatures,
                                                                                X.shape[0])
+        self.phrases_ = None if phrases is None else _checked_phrases(phrases, X.shape[0])
         self.theme_projection_ = None
         self._reindex()
         return self
@@ -374,9 +388,10 @@ class RelatedIndex:
     def add(self, X: sp.spmatrix, ids: Sequence[str], *, dates: Sequence[dt.date | None] | None = None,
             topics: Sequence[str | None] | None = None,
             themes: np.ndarray | None = None,
-            signatures: tuple[np.ndarray, np.ndarray] | None = None) -> RelatedIndex:
+            signatures: tuple[np.ndarray, np.ndarray] | None = None,
+            phrases: PhraseRows | None = None) -> RelatedIndex:
         """Append articles vectorized with the same vocabulary; ids must be new. An index
-        with themes or signatures needs theirs."""
+        with themes, signatures or phrases needs theirs."""
         self._check_fitted()
         if (themes is None) != (self.themes_ is None):
             raise ValueError("this index keeps articles' themes: give theirs" if themes is None
@@ -385,6 +400,9 @@ class RelatedIndex:
             raise ValueError("this index keeps articles' signatures: give theirs"
                              if signatures is None
                              else "this index keeps no signatures; add the articles without")
+        if (phrases is None) != (self.phrases_ is None):
+            raise ValueError("this index keeps articles' phrases: give theirs" if phrases is None
+                             else "this index keeps no phrases; add the articles without")
         clash = [i for i in ids if i in self.row_of_]
         if clash:
             raise ValueError(f"article id(s) already in the archive: {', '.join(map(str, clash[:5]))}")
@@ -398,6 +416,8 @@ class RelatedIndex:
             values, counts = _checked_signatures(signatures, X.shape[0])
             self.signatures_ = (np.concatenate([self.signatures_[0], values]),
                                 np.concatenate([self.signatures_[1], counts]))
+        if phrases is not None:
+            self.phrases_ = self.phrases_.stacked(_checked_phrases(phrases, X.shape[0]))
         matrix = _sparse().vstack([self.matrix_, X], format="csr")
         self._rows, self.shape_ = _arrays(matrix), matrix.shape
         self.ids_ = np.concatenate([self.ids_, new_ids])
@@ -446,6 +466,7 @@ class RelatedIndex:
                           date: dt.date | None = None, rules: EditorRules | None = None,
                           theme: np.ndarray | None = None,
                           signature: tuple[np.ndarray, int] | None = None,
+                          phrases: tuple[np.ndarray, np.ndarray] | None = None,
                           **overrides: Any) -> Related:
         """Related articles for a new, vectorized text dated ``date`` (default: today), of
         theme ``theme`` (as the index's themes were made; without it, projected from the
@@ -453,7 +474,10 @@ class RelatedIndex:
         only when the text has no close match) and text signature ``signature`` (values
         and count, as :meth:`ArticleVectorizer.signatures
         <recsys.ArticleVectorizer.signatures>` gives them; without it, copies of the text
-        are told by the cosine alone)."""
+        are told by the cosine alone) and phrases ``phrases`` (ids and weights, a row of
+        :meth:`ArticleVectorizer.transform_marked
+        <recsys.ArticleVectorizer.transform_marked>`'s phrase rows; without them, no
+        phrase scores)."""
         self._check_fitted()
         if not (getattr(vector, "format", None) == "csr" and vector.dtype == np.float32):
             vector = _sparse().csr_matrix(vector, dtype=np.float32)  # 30 µs: only when needed
@@ -471,7 +495,8 @@ class RelatedIndex:
             norm = np.sqrt(query_theme @ query_theme)
             query_theme = query_theme / norm if norm > 0 else _NO_THEME
         return self._query(vector.indices.astype(np.int32), vector.data, None, day, settings,
-                           rules, query_theme, self._copy_arguments(settings, signature))
+                           rules, query_theme, self._copy_arguments(settings, signature),
+                           self._phrase_arguments(settings, phrases))
 
     def similar_batch(self, article_ids: Sequence[str] | None = None, k: int | None = None, *,
                       rules: EditorRules | None = None, chunk_size: int = 2000,
@@ -517,7 +542,8 @@ class RelatedIndex:
         postings = self._build_postings()  # first: with them, the compiled kernels answer
         found, scores, counts = self._ops.related_rows(
             *self._rows, *postings, self.common_terms_, rows,
-            *self._plain_arguments(settings, self._copy_arguments(settings)))
+            *self._plain_arguments(settings, self._copy_arguments(settings)),
+            self._phrase_arguments(settings))
         return [(self.ids_[row], self._listed(found[q, :n], scores[q, :n], settings))
                 for q, (row, n) in enumerate(zip(rows, counts))]
 
@@ -538,6 +564,16 @@ class RelatedIndex:
             return scoring.NO_COPIES
         return scoring.copy_arguments(*self.signatures_, settings.copy_overlap,
                                       *(signature if signature is not None else (None, -1)))
+
+    def _phrase_arguments(self, settings: RelatedSettings,
+                          query: tuple[np.ndarray, np.ndarray] | None = None) -> tuple:
+        """The phrase arguments of the scoring (:func:`recsys.scoring.phrase_arguments`),
+        the query's phrases ``query`` (ids, weights; none: none, or the row's own for
+        the batch kernels, which take them from each row)."""
+        if self.phrases_ is None or settings.phrase_weight == 0:
+            return scoring.NO_PHRASES
+        return scoring.phrase_arguments(*self.phrases_, settings.phrase_weight,
+                                        *(query if query is not None else (None, None)))
 
     def set_theme_projection(self, projection: np.ndarray | None) -> None:
         """How a new text gets its theme: a (terms × theme dimensions) array, the
@@ -580,12 +616,14 @@ class RelatedIndex:
         span = slice(indptr[row], indptr[row + 1])
         copies = self._copy_arguments(settings, None if self.signatures_ is None else
                                       (self.signatures_[0][row], self.signatures_[1][row]))
+        phrases = self._phrase_arguments(settings, None if self.phrases_ is None
+                                         else self.phrases_.row(row))
         return self._query(indices[span], data[span], row, int(self.days_[row]), settings, rules,
-                           self._row_theme(row, settings), copies)
+                           self._row_theme(row, settings), copies, phrases)
 
     def _query(self, terms: np.ndarray, weights: np.ndarray, row: int | None, day: int,
                settings: RelatedSettings, rules: EditorRules | None,
-               query_theme: np.ndarray, copies: tuple) -> Related:
+               query_theme: np.ndarray, copies: tuple, phrases: tuple) -> Related:
         if self._postings is not None and _plain(settings, rules):  # the common case
             # Writable copies (the index's arrays may be read-only memory maps), as the
             # batch kernel passes them: one compiled version of the query serves both.
@@ -593,7 +631,7 @@ class RelatedIndex:
                 *self._rows, *self._postings, self.common_terms_,
                 np.array(terms, dtype=np.int32), np.array(weights, dtype=np.float32),
                 -1 if row is None else row, day, query_theme,
-                *self._plain_arguments(settings, copies))
+                *self._plain_arguments(settings, copies), phrases)
             return self._listed(cands, scores, settings)
         pool = _cutoffs(settings)[0]
         gather_terms, gather_weights = terms, weights
@@ -617,7 +655,8 @@ class RelatedIndex:
             if not len(query_theme):  # as the compiled query does (see related_query)
                 query_theme = self._ops.projected_theme(themes[5], terms, exact_weights)
             cands = wide
-        return self._finish(terms, weights, row, day, cands, settings, rules, query_theme, copies)
+        return self._finish(terms, weights, row, day, cands, settings, rules, query_theme, copies,
+                            phrases)
 
     def raw_scores(self, vector: sp.csr_matrix) -> np.ndarray:
         """Cosine of ``vector`` with every archived article (a plain sparse product: for
@@ -636,7 +675,7 @@ class RelatedIndex:
 
     def _finish(self, terms: np.ndarray, weights: np.ndarray, row: int | None, day: int,
                 cands: np.ndarray, settings: RelatedSettings, rules: EditorRules | None,
-                query_theme: np.ndarray, copies: tuple) -> Related:
+                query_theme: np.ndarray, copies: tuple, phrases: tuple) -> Related:
         rules = rules or _NO_RULES
         cands = cands[self._allowed(cands, day, settings, rules)]
         _, floor, copy_at = _cutoffs(settings)
@@ -647,11 +686,12 @@ class RelatedIndex:
             cands, scores = self._ops.finish_plain(*self._rows, cands, terms, weights,
                                                    self._buffers().dense, floor, copy_at,
                                                    self.days_, day, decay, settings.k, copy_at,
-                                                   themes, query_theme, copies)
+                                                   themes, query_theme, copies, phrases)
         else:
             cands, scores = scoring.ranked(*self._rows, cands, terms, weights,
                                            self._buffers().dense, floor, copy_at,
-                                           self.days_, day, decay, themes, query_theme, copies)
+                                           self.days_, day, decay, themes, query_theme, copies,
+                                           phrases)
             chosen = self._diversified(cands, scores, settings, copies)
             cands, scores = cands[chosen], scores[chosen]
         if len(cands) < settings.min_count:
@@ -758,6 +798,9 @@ class RelatedIndex:
                                                     "theme_scales": self.theme_scales_}
         if self.signatures_ is not None:
             optional.update(copy_values=self.signatures_[0], copy_counts=self.signatures_[1])
+        if self.phrases_ is not None:
+            optional.update({f"phrase_{name}": array
+                             for name, array in self.phrases_._asdict().items()})
         return {"matrix_data": data, "matrix_indices": indices,
                 "matrix_indptr": indptr.astype(np.int32 if indptr[-1] < 2**31 else np.int64),
                 "matrix_shape": np.array(self.shape_, dtype=np.int64),
@@ -784,6 +827,10 @@ class RelatedIndex:
         if "copy_values" in arrays:
             index.signatures_ = _checked_signatures((arrays["copy_values"], arrays["copy_counts"]),
                                                     len(index.ids_))
+        index.phrases_ = None
+        if "phrase_ids" in arrays:
+            index.phrases_ = _checked_phrases(PhraseRows(
+                *(arrays[f"phrase_{name}"] for name in PhraseRows._fields)), len(index.ids_))
         index._reindex(defer_postings)
         return index
 
@@ -797,6 +844,20 @@ def _checked_signatures(signatures: tuple[np.ndarray, np.ndarray], n_rows: int,
         raise ValueError(f"expected signatures of {n_rows} articles ({SIGNATURE_SIZE} values "
                          f"each), got shapes {values.shape} and {counts.shape}")
     return values, counts
+
+
+def _checked_phrases(phrases: PhraseRows, n_rows: int) -> PhraseRows:
+    """Phrase rows as the scoring reads them, one per article."""
+    checked = PhraseRows(np.asarray(phrases.indptr, dtype=np.int64),
+                         np.asarray(phrases.ids, dtype=np.uint32),
+                         np.asarray(phrases.levels, dtype=np.uint8),
+                         np.asarray(phrases.scales, dtype=np.float32))
+    if (len(checked.indptr) != n_rows + 1 or len(checked.scales) != n_rows
+            or len(checked.ids) != len(checked.levels) or checked.indptr[-1] != len(checked.ids)):
+        raise ValueError(f"expected phrase rows of {n_rows} articles, got {len(checked.scales)} "
+                         f"(offsets {len(checked.indptr)}, ids {len(checked.ids)}, "
+                         f"levels {len(checked.levels)})")
+    return checked
 
 
 def _quantized_themes(themes: Any, n_rows: int, width: int | None = None,

@@ -21,7 +21,8 @@ __all__ = ["gather_pools", "exact_scores", "first_distinct", "row_similarities",
            "ranked", "finish_plain", "related_query", "related_rows", "decay_table",
            "theme_similarities", "row_theme", "projected_theme", "no_close_match", "NO_THEMES",
            "BIN_SHIFT", "LOWEST_BIN", "N_BINS", "NO_DATE", "score_bins", "is_copy",
-           "copy_arguments", "rows_copy", "NO_COPIES"]
+           "copy_arguments", "rows_copy", "NO_COPIES", "phrase_arguments", "phrase_scores",
+           "NO_PHRASES"]
 
 NO_DATE = np.iinfo(np.int32).min
 """Day number stored for articles without a date."""
@@ -88,6 +89,54 @@ def _of_row(copies, row):
     if not len(copies[0]):
         return copies
     return (*copies[:3], copies[0][row], copies[1][row])
+
+
+def phrase_arguments(indptr: np.ndarray, ids: np.ndarray, levels: np.ndarray,
+                     scales: np.ndarray, weight: float, query_ids: np.ndarray | None = None,
+                     query_weights: np.ndarray | None = None) -> tuple:
+    """The phrase arguments of the scoring functions: ``(indptr, ids, levels, scales,
+    weight, query_ids, query_weights)``, the archive's phrase rows
+    (:class:`recsys.phrases.PhraseRows`), the weight of the phrase cosine in a score,
+    and the query's phrases (ascending ids, float64 weights; none: no phrase scores)."""
+    return (np.ascontiguousarray(indptr, dtype=np.int64),
+            np.ascontiguousarray(ids, dtype=np.uint32),
+            np.ascontiguousarray(levels, dtype=np.uint8),
+            np.ascontiguousarray(scales, dtype=np.float32), float(weight),
+            np.ascontiguousarray(np.zeros(0) if query_ids is None else query_ids, dtype=np.uint32),
+            np.ascontiguousarray(np.zeros(0) if query_weights is None else query_weights,
+                                 dtype=np.float64))
+
+
+NO_PHRASES = phrase_arguments(np.zeros(1), np.zeros(0), np.zeros(0), np.zeros(0), 0.0)
+"""The phrase arguments of an index without phrases (or with their weight 0)."""
+
+
+def _phrases_of_row(phrases, row):
+    """``phrases`` with archived row ``row``'s phrases as the query's."""
+    if phrases[4] == 0.0:
+        return phrases
+    indptr, ids, levels, scales = phrases[:4]
+    span = slice(indptr[row], indptr[row + 1])
+    return (*phrases[:5], ids[span], levels[span].astype(np.float64) * np.float64(scales[row]))
+
+
+def phrase_scores(phrases, rows) -> np.ndarray:
+    """Each of ``rows``' phrase cosine with the query's phrases (``phrases``, see
+    :func:`phrase_arguments`): the products of their common phrases' weights, in
+    ascending id order, summed in float64."""
+    indptr, ids, levels, scales, _, query_ids, query_weights = phrases
+    out = np.zeros(len(rows))
+    if not len(query_ids):
+        return out
+    for i, row in enumerate(rows):
+        span = slice(indptr[row], indptr[row + 1])
+        _, mine, theirs = np.intersect1d(query_ids, ids[span], assume_unique=True,
+                                         return_indices=True)
+        if len(mine):
+            products = query_weights[mine] * (levels[span][theirs].astype(np.float64)
+                                              * np.float64(scales[row]))
+            out[i] = products.cumsum()[-1]
+    return out
 
 
 def score_bins(bits: np.ndarray) -> np.ndarray:
@@ -160,7 +209,7 @@ def row_theme(themes, scales, row):
 
 
 def ranked(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, days, day, decay,
-           themes, query_theme, copies):
+           themes, query_theme, copies, phrases):
     """The candidates ``cands`` (rows, ascending) as a ranked list: exact cosines, those
     under ``floor`` or copies of the query (:func:`is_copy`) dropped, the rest
     multiplied by ``decay[age]`` (age in days from the freshest dated candidate; undated
@@ -176,9 +225,13 @@ def ranked(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, 
     first becomes
     ``(1 - weight) * cosine + weight * theme similarity`` (:func:`theme_similarities`
     with ``query_theme``; an empty ``query_theme`` or a weight of 0 leaves cosines as
-    they are)."""
+    they are).
+
+    ``phrases`` (:func:`phrase_arguments`): each score, recency applied, gains the
+    phrases' weight times the candidate's phrase cosine with the query
+    (:func:`phrase_scores`)."""
     return _ranked_scored(cands, exact_scores(indptr, indices, data, cands, terms, weights, dense),
-                          floor, copy_at, days, day, decay, themes, query_theme, copies)
+                          floor, copy_at, days, day, decay, themes, query_theme, copies, phrases)
 
 
 def _not_copies(raw, cands, floor, copy_at, copies) -> np.ndarray:
@@ -189,7 +242,8 @@ def _not_copies(raw, cands, floor, copy_at, copies) -> np.ndarray:
     return keep
 
 
-def _ranked_scored(cands, raw, floor, copy_at, days, day, decay, themes, query_theme, copies):
+def _ranked_scored(cands, raw, floor, copy_at, days, day, decay, themes, query_theme, copies,
+                   phrases):
     """:func:`ranked` once the candidates' exact cosines ``raw`` are known."""
     keep = _not_copies(raw, cands, floor, copy_at, copies)
     cands, raw = cands[keep], raw[keep]
@@ -197,6 +251,8 @@ def _ranked_scored(cands, raw, floor, copy_at, days, day, decay, themes, query_t
     if weight > 0 and len(query_theme) and len(raw) and raw.max() < below:
         raw = ((1.0 - weight) * raw
                + weight * theme_similarities(theme_rows, scales, cands, query_theme))
+    if phrases[4] > 0.0:
+        raw = raw + phrases[4] * phrase_scores(phrases, cands)
     scores = raw.copy()
     if len(decay) and day != NO_DATE:
         ages = np.abs(days[cands].astype(np.int64) - day)
@@ -209,18 +265,18 @@ def _ranked_scored(cands, raw, floor, copy_at, days, day, decay, themes, query_t
 
 
 def finish_plain(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, days,
-                 day, decay, k, threshold, themes, query_theme, copies):
+                 day, decay, k, threshold, themes, query_theme, copies, phrases):
     """See :func:`recsys.kernels.finish_plain`."""
     raw = exact_scores(indptr, indices, data, cands, terms, weights, dense)
     return _finish_scored(indptr, indices, data, cands, raw, dense, floor, copy_at, days, day,
-                          decay, k, threshold, themes, query_theme, copies)
+                          decay, k, threshold, themes, query_theme, copies, phrases)
 
 
 def _finish_scored(indptr, indices, data, cands, raw, dense, floor, copy_at, days, day, decay,
-                   k, threshold, themes, query_theme, copies):
+                   k, threshold, themes, query_theme, copies, phrases):
     """:func:`finish_plain` once the candidates' exact cosines ``raw`` are known."""
     cands, scores = _ranked_scored(cands, raw, floor, copy_at, days, day, decay, themes,
-                                   query_theme, copies)
+                                   query_theme, copies, phrases)
     limit = min(len(cands), max(3 * k, k + 20))
     if threshold == np.inf:
         chosen = np.arange(min(k, limit))
@@ -231,7 +287,7 @@ def _finish_scored(indptr, indices, data, cands, raw, dense, floor, copy_at, day
 
 def related_query(indptr, indices, data, postings_indptr, postings_indices, postings_data,
                   common, terms, weights, exclude, day, query_theme, pool, floor, copy_at, days,
-                  decay, k, threshold, themes, scores, dense, copies):
+                  decay, k, threshold, themes, scores, dense, copies, phrases):
     """See :func:`recsys.kernels.related_query`."""
     rare = ~common[terms]
     gather = (terms[rare], weights[rare]) if rare.any() else (terms, weights)
@@ -248,7 +304,7 @@ def related_query(indptr, indices, data, postings_indptr, postings_indices, post
             cands = wide
             raw = exact_scores(indptr, indices, data, cands, terms, exact_weights, dense)
     return _finish_scored(indptr, indices, data, cands, raw, dense, floor, copy_at, days, day,
-                          decay, k, threshold, themes, query_theme, copies)
+                          decay, k, threshold, themes, query_theme, copies, phrases)
 
 
 def projected_theme(projection, terms, weights):
@@ -281,7 +337,7 @@ def _best_kept_under(raw, cands, floor, copy_at, below, copies):
 
 def related_rows(indptr, indices, data, postings_indptr, postings_indices, postings_data,
                  common, rows, pool, floor, copy_at, days, decay, k, threshold, themes, scores,
-                 dense, copies):
+                 dense, copies, phrases):
     """See :func:`recsys.kernels.related_rows`."""
     found = np.full((len(rows), k), -1, dtype=np.int64)
     found_scores = np.zeros((len(rows), k), dtype=np.float64)
@@ -292,7 +348,8 @@ def related_rows(indptr, indices, data, postings_indptr, postings_indices, posti
         chosen, chosen_scores = related_query(
             indptr, indices, data, postings_indptr, postings_indices, postings_data, common,
             indices[span], data[span], row, int(days[row]), query_theme, pool, floor, copy_at,
-            days, decay, k, threshold, themes, scores, dense, _of_row(copies, row))
+            days, decay, k, threshold, themes, scores, dense, _of_row(copies, row),
+            _phrases_of_row(phrases, row))
         counts[q] = len(chosen)
         found[q, :len(chosen)] = chosen
         found_scores[q, :len(chosen)] = chosen_scores

@@ -9,7 +9,7 @@ from sklearn.neighbors import NearestNeighbors
 from recsys import NewsModel, RelatedIndex, RelatedSettings, UnknownArticleError
 
 PLAIN = {"duplicate_threshold": None, "half_life_days": None,  # plain cosine top-k (as sklearn)
-         "theme_weight": 0}
+         "theme_weight": 0, "phrase_weight": 0}
 
 
 def test_matches_sklearn_nearest_neighbors(model: NewsModel) -> None:

@@ -288,7 +288,8 @@ def test_model_mixes_themes_only_into_lists_without_close_matches(model: NewsMod
     assert index.themes_.shape == (len(model), 100) and index.themes_.dtype == np.int8
     mixed = unchanged = 0
     for article in corpus[::4]:
-        best = model.related(article.id, k=1, half_life_days=None, theme_weight=0).scores
+        best = model.related(article.id, k=1, half_life_days=None, theme_weight=0,
+                             phrase_weight=0).scores  # the cosine alone
         themed, plain = model.related(article.id), model.related(article.id, theme_weight=0)
         if len(best) and best[0] >= 0.3:
             assert themed.ids.tolist() == plain.ids.tolist()
@@ -299,8 +300,9 @@ def test_model_mixes_themes_only_into_lists_without_close_matches(model: NewsMod
     assert mixed and unchanged  # the written corpus has both kinds of article
     # A new text: its theme from the topic features, kept through a saved bundle.
     text = (corpus[5].title, corpus[5].body + " " + corpus[40].body)
-    vector = model.vectorizer.transform([text])
-    expected = index.similar_to_vector(vector, theme=model.topic_features.themes(vector))
+    vector, _, phrases = model.vectorizer.transform_marked([text])
+    expected = index.similar_to_vector(vector, theme=model.topic_features.themes(vector),
+                                       phrases=phrases.row(0))
     assert model.related_to(text).ids.tolist() == expected.ids.tolist()
     loaded = load_bundle(bundle)
     assert loaded.related_to(text).ids.tolist() == expected.ids.tolist()

@@ -160,12 +160,26 @@ def test_finishing_is_identical_and_ranks_by_decayed_exact_score(arrays, model: 
                      else scoring.decay_table(half_life, span, undated))
             args = (*rows, cands, terms, weights, dense, floor, copy_at, days, int(days[row]),
                     decay, k, copy_at, themes, query_theme)
+            phrases = scoring.phrase_arguments(*model.index.phrases_, 0.8,
+                                               *model.index.phrases_.row(row))
             # The cosine alone last: the checks below read its list.
-            for copies in (_copies(model, row, 0.05), _copies(model, row, 0.5), scoring.NO_COPIES):
-                got_rows, got_scores = kernels.finish_plain(*args, copies)
-                want_rows, want_scores = scoring.finish_plain(*args, copies)
+            for copies, with_phrases in ((_copies(model, row, 0.05), phrases),
+                                         (_copies(model, row, 0.5), scoring.NO_PHRASES),
+                                         (scoring.NO_COPIES, phrases),
+                                         (scoring.NO_COPIES, scoring.NO_PHRASES)):
+                got_rows, got_scores = kernels.finish_plain(*args, copies, with_phrases)
+                want_rows, want_scores = scoring.finish_plain(*args, copies, with_phrases)
                 np.testing.assert_array_equal(got_rows, want_rows)
                 np.testing.assert_array_equal(got_scores, want_scores)
+                if with_phrases is phrases and half_life is None and themes[2] == 0:
+                    # cosine + 0.8 x phrase cosine, from the rows written out as dicts
+                    X = model.index.matrix_
+                    mine = dict(zip(*model.index.phrases_.row(row)))
+                    bonus = [sum(w * mine.get(i, 0.0) for i, w in
+                                 zip(*model.index.phrases_.row(c))) for c in got_rows]
+                    cosines = np.array([X[row].multiply(X[c]).sum() for c in got_rows])
+                    np.testing.assert_allclose(got_scores, cosines + 0.8 * np.array(bonus),
+                                               rtol=1e-5)
             assert not dense.any(), "scratch must be left zeroed"
             # What the steps promise, checked against plain arithmetic.
             X = model.index.matrix_
@@ -195,13 +209,16 @@ def test_batch_kernel_is_identical_and_equals_one_query_per_row(arrays, model: N
     args = (*rows, *postings, common, picked, 50, 1e-9, 0.8, index.days_, decay, 10, 0.8)
     # Themes mixed into every list here (below 1), so that the comparison covers them.
     themes = (index.themes_, index.theme_scales_, 0.15, 1.0, 300, NO_PROJECTION)
-    with_signatures = scoring.copy_arguments(*index.signatures_, 0.5)
-    for batch_themes, copies in ((scoring.NO_THEMES, scoring.NO_COPIES),
-                                 (themes, scoring.NO_COPIES), (themes, with_signatures)):
+    with_signatures = scoring.copy_arguments(*index.signatures_, 0.6)
+    with_phrases = scoring.phrase_arguments(*index.phrases_, 0.8)  # each row's own phrases
+    # The index's defaults last: the single queries below are compared with them.
+    for batch_themes, copies, phrases in ((scoring.NO_THEMES, scoring.NO_COPIES, with_phrases),
+                                          (themes, scoring.NO_COPIES, scoring.NO_PHRASES),
+                                          (themes, with_signatures, with_phrases)):
         compiled = kernels.related_rows(*args, batch_themes, np.zeros(n, dtype=np.float32),
-                                        np.zeros(n_terms), copies)
+                                        np.zeros(n_terms), copies, phrases)
         reference = scoring.related_rows(*args, batch_themes, np.zeros(n, dtype=np.float32),
-                                         np.zeros(n_terms), copies)
+                                         np.zeros(n_terms), copies, phrases)
         for a, b in zip(compiled, reference):
             np.testing.assert_array_equal(a, b)
     found, scores, counts = compiled

@@ -46,6 +46,8 @@ VARIANTS = [  # (label, ArticleVectorizer params, related-list settings)
     ("lead blend off", {"lead_blend": 0}, {}),
     ("themes off", {}, {"theme_weight": 0}),
     ("themes in every list (theme_below 1)", {}, {"theme_below": 1.0}),
+    ("phrases off (phrase_weight 0)", {}, {"phrase_weight": 0}),
+    ("phrase_weight 0.5", {}, {"phrase_weight": 0.5}),
 ]
 
 
@@ -85,17 +87,19 @@ def shipped_corpus_topics() -> tuple[float, float, int]:
 
 
 def lists(X: sp.csr_matrix, articles: list, queries: list[str], themes: np.ndarray | None = None,
-          signatures: tuple | None = None, **settings) -> dict[str, list[str]]:
+          signatures: tuple | None = None, phrases: tuple | None = None,
+          **settings) -> dict[str, list[str]]:
     index = RelatedIndex().fit(X, [a.id for a in articles], dates=[a.date for a in articles],
-                               themes=themes, signatures=signatures)
+                               themes=themes, signatures=signatures, phrases=phrases)
     return {q: [str(i) for i in r.ids] for q, r in index.similar_batch(queries, E.DEPTH, **settings)}
 
 
 def fitted_indexes(factcheck: list, archive: list,
                    **params) -> tuple[tuple, TopicFeatures, tuple]:
     """What the lists of ``ArticleVectorizer(**params)`` are scored on, fitted as
-    ``NewsModel.train`` fits them: the fact-check index's ``(rows, themes, signatures)``,
-    the archive's topic features, and the archive index's ``(rows, themes, signatures)``."""
+    ``NewsModel.train`` fits them: the fact-check index's ``(rows, themes, signatures,
+    phrases)``, the archive's topic features, and the archive index's ``(rows, themes,
+    signatures, phrases)``."""
     vf, va = ArticleVectorizer(**params), ArticleVectorizer(**params)
     # As NewsModel.train fits them: the same rows and column order, on which the
     # randomized LSA (topic features, themes) depends.
@@ -104,8 +108,9 @@ def fitted_indexes(factcheck: list, archive: list,
     # One LSA per index, as NewsModel.train fits it: the topic features and the themes of
     # the index come from it.
     features_a = TopicFeatures().fit_prefit(va, Xa)
-    return ((Xf, TopicFeatures().fit_prefit(vf, Xf).themes(Xf), vf.fitted_signatures()),
-            features_a, (Xa, features_a.themes(Xa), va.fitted_signatures()))
+    return ((Xf, TopicFeatures().fit_prefit(vf, Xf).themes(Xf), vf.fitted_signatures(),
+             vf.fitted_phrases()),
+            features_a, (Xa, features_a.themes(Xa), va.fitted_signatures(), va.fitted_phrases()))
 
 
 def claim_fold_ndcg(found: dict[str, list[str]], claim_gold: dict[str, set[str]],
