@@ -21,6 +21,7 @@ import typer
 
 import recsys
 from recsys import Article, NewsModel, RecsysError
+from recsys.phrases import LEAST_DOCS, MOST_DOCS
 
 if TYPE_CHECKING:  # the evaluation and topic modules import scikit-learn: only where used
     from recsys import TopicPrediction
@@ -135,6 +136,10 @@ def train(
         help="Editors' labels: {id, topic} lines, or full articles with topic.")] = None,
     out: Annotated[Path, typer.Option(help="Bundle directory to write.")] = DEFAULT_OUT,
     on_error: Annotated[OnError, typer.Option(help="Bad records: fail, or skip and count.")] = OnError.fail,
+    phrases: Annotated[bool, typer.Option(
+        "--phrases", help="Also score related lists by rare phrases: better same-story lists "
+                          "on real news, about 5% longer training and a quarter bigger "
+                          "bundle.")] = False,
 ) -> None:
     """Train topics and the related-articles index on a corpus and save a bundle."""
     say = _stage_printer()
@@ -148,7 +153,9 @@ def train(
             _say(f"skipped: {labels}: {problem}")
     say(f"read {len(archive):,} articles from {len(paths)} corpus file(s)"
         + (f" and labels from {labels}" if labels is not None else ""))
-    model = NewsModel.train(archive, progress=say)
+    vectorizer = recsys.ArticleVectorizer(
+        phrase_docs=(LEAST_DOCS, MOST_DOCS) if phrases else None)
+    model = NewsModel.train(archive, vectorizer=vectorizer, progress=say)
     say(f"saving bundle to {out}")
     version = model.save(str(out))
     counts = model.info["counts"]

@@ -17,6 +17,7 @@ so that this module never imports numba).
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 import uuid
 from collections import Counter
@@ -124,9 +125,9 @@ class Share:
     # The documents' text signatures (recsys.copies: values, counts); None when the
     # analyzer finds words its own way (no hashes to make them from).
     signatures: tuple[np.ndarray, np.ndarray] | None = None
-    # Its documents' (phrase, document, count) entries (recsys.phrases.share_entries);
-    # None unless the counter finds phrases.
-    phrases: np.ndarray | None = None
+    # Its documents' phrase entries (recsys.phrases.share_entries), or the file they
+    # were spilled to (WordCounter.spill); None unless the counter finds phrases.
+    phrases: np.ndarray | str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,12 +140,15 @@ class WordCounter:
     says whether fitting may find its raw words by hashing code points
     (:meth:`count_hashed`), which holds when they are those of
     :func:`recsys.arabic.raw_words`; ``phrases``, whether fitting also finds the
-    documents' phrases (:mod:`recsys.phrases`), which it can only when ``hashed``.
+    documents' phrases (:mod:`recsys.phrases`), which it can only when ``hashed``;
+    ``spill``, a directory where a counting process writes a share's phrase entries,
+    to send the parent the file's name rather than the entries through the pipe.
     """
 
     analyzer: Any
     hashed: bool = False
     phrases: bool = False
+    spill: str | None = None
 
     def columns_of(self, tokens: list[str], vocabulary: dict[str, int], grow: bool,
                     multi: list[tuple[int, ...]]) -> list[int]:
@@ -331,6 +335,12 @@ class WordCounter:
             if self.phrases:
                 inside = pair_text < pieces
                 found = phrases.share_entries(pair_text[inside], key[inside], len(documents))
+                if self.spill is not None:
+                    # 150 MB at 60k articles: through the pipe, the parent's unpickling
+                    # held the GIL its merging needs, and the counting took 0.6 s longer.
+                    path = os.path.join(self.spill, f"{uuid.uuid4().hex}.npy")
+                    np.save(path, found, allow_pickle=False)
+                    found = path
         else:  # an analyzer of other words: find them its way
             counts = self.count(texts, vocab.terms, vocab.columns, vocab.multi, grow=True)
         # A term shows as its most readable word (see display_key) among its tokens.

@@ -37,6 +37,12 @@ def model(corpus: list[recsys.Article]) -> recsys.NewsModel:
 
 
 @pytest.fixture(scope="session")
+def phrased_model(corpus: list[recsys.Article]) -> recsys.NewsModel:
+    """The model of ``recsys train --phrases``: its index also scores rare phrases."""
+    return recsys.NewsModel.train(corpus, vectorizer=recsys.ArticleVectorizer(phrase_docs=(3, 30)))
+
+
+@pytest.fixture(scope="session")
 def bundle(model: recsys.NewsModel, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("bundle") / "model"
     model.save(str(path))

@@ -300,9 +300,8 @@ def test_model_mixes_themes_only_into_lists_without_close_matches(model: NewsMod
     assert mixed and unchanged  # the written corpus has both kinds of article
     # A new text: its theme from the topic features, kept through a saved bundle.
     text = (corpus[5].title, corpus[5].body + " " + corpus[40].body)
-    vector, _, phrases = model.vectorizer.transform_marked([text])
-    expected = index.similar_to_vector(vector, theme=model.topic_features.themes(vector),
-                                       phrases=phrases.row(0))
+    vector = model.vectorizer.transform([text])
+    expected = index.similar_to_vector(vector, theme=model.topic_features.themes(vector))
     assert model.related_to(text).ids.tolist() == expected.ids.tolist()
     loaded = load_bundle(bundle)
     assert loaded.related_to(text).ids.tolist() == expected.ids.tolist()

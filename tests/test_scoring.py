@@ -18,6 +18,19 @@ NO_PROJECTION = scoring.NO_THEMES[5]
 
 
 @pytest.fixture(scope="module")
+def model(phrased_model: NewsModel) -> NewsModel:
+    """The scoring is checked with every argument in use, phrases included."""
+    return phrased_model
+
+
+@pytest.fixture(scope="module")
+def bundle(model: NewsModel, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("phrased") / "model"
+    model.save(str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
 def arrays(model: NewsModel):
     index = model.index
     rows = index._rows

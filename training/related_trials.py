@@ -253,7 +253,7 @@ def phrases_table(factcheck: list, archive: list, claims: list[str], judged: dic
     E.say("fitting the product's indexes and the bigram rows")
     on_factcheck, _, on_archive = fitted_indexes(factcheck, archive)
     sides = []
-    for (X, themes, signatures), articles, queries in (
+    for (X, themes, signatures, _), articles, queries in (
             (on_factcheck, factcheck, claims), (on_archive, archive, claims + sorted(judged))):
         vectorizer = ArticleVectorizer().fit(articles)
         sides.append(({written: bigram_rows(vectorizer, articles, 3, None,

@@ -1,0 +1,118 @@
+"""Rare phrases (recsys.phrases): what fitting finds, what a new text gets, how the index
+scores them, and ``recsys train --phrases`` end to end."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from typer.testing import CliRunner
+
+from cli import app
+from recsys import NewsModel, RelatedIndex, load_bundle, phrases
+from recsys.arabic import raw_word_table
+from recsys.kernels import kept_phrases
+from recsys.wordhash import JoinedWords
+
+runner = CliRunner()
+
+
+def _texts(corpus: list) -> list[str]:
+    return [f"{a.title}\n{a.body}" for a in corpus]
+
+
+def test_fitting_keeps_exactly_the_pairs_in_least_to_most_articles(corpus: list) -> None:
+    texts = _texts(corpus)
+    words = JoinedWords.of(texts, raw_word_table())
+    text, key = phrases.pair_keys(words.hashes, words.text_of)
+    half = np.searchsorted(text, len(texts) // 2)
+    shares = [(phrases.share_entries(text[:half], key[:half], len(texts) // 2), 0),
+              (phrases.share_entries(text[half:] - len(texts) // 2, key[half:],
+                                     len(texts) - len(texts) // 2), len(texts) // 2)]
+    table, rows = phrases.select(shares, len(texts), 3, 30)
+    # Counted by hand: each article's distinct pairs, then the articles of each pair.
+    df = Counter(k for t in range(len(texts)) for k in set(key[text == t].tolist()))
+    assert sorted(table.keys.tolist()) == sorted(k for k, n in df.items() if 3 <= n <= 30)
+    assert len(table.keys) > 100  # the written corpus has stories told several times
+    compiled = phrases.select(shares, len(texts), 3, 30, kept_phrases)
+    for mine, theirs in zip((*table, *rows), (*compiled[0], *compiled[1])):
+        np.testing.assert_array_equal(mine, theirs)
+    # Unit rows, ids ascending within each, each article's own phrases.
+    weights = [rows.row(r)[1] for r in range(len(texts))]
+    assert all(abs(np.sum(w * w) - 1) < 1e-5 for w in weights if len(w))
+    for r in range(0, len(texts), 37):
+        ids = rows.row(r)[0]
+        assert np.all(np.diff(ids.astype(np.int64)) > 0)
+        assert set(table.keys[ids].tolist()) == {k for k in key[text == r].tolist()
+                                                 if 3 <= df[k] <= 30}
+
+
+def test_a_new_text_gets_the_phrases_its_fitted_row_has(phrased_model: NewsModel,
+                                                        corpus: list) -> None:
+    fitted = phrased_model.index.phrases_
+    _, _, new = phrased_model.vectorizer.transform_marked(corpus)
+    same = 0
+    for r in range(len(corpus)):
+        mine, theirs = fitted.row(r), new.row(r)
+        # Fitting counts the title and lead apart from the rest of the body: a pair
+        # across those cuts is the new text's alone (or counts once more there).
+        assert set(mine[0].tolist()) <= set(theirs[0].tolist())
+        _, a, b = np.intersect1d(mine[0], theirs[0], return_indices=True)
+        assert len(mine[0]) == 0 or mine[1][a] @ theirs[1][b] > 0.9
+        same += np.array_equal(mine[0], theirs[0])
+    assert same > 0.8 * len(corpus)
+
+
+def test_a_shared_rare_phrase_lifts_a_candidate_above_an_equal_cosine() -> None:
+    # The query and two candidates at the same cosine; only the second shares a phrase.
+    X = sp.csr_matrix(np.array([[1, 0, 0], [0.6, 0.8, 0], [0.6, 0, 0.8]], dtype=np.float32))
+    rows = phrases.PhraseRows(np.array([0, 2, 3, 5]), np.array([0, 1, 2, 0, 3], dtype=np.uint32),
+                              np.full(5, 255, dtype=np.uint8),
+                              np.array([1, np.sqrt(2), 1], dtype=np.float32) / (255 * np.sqrt(2)))
+    index = RelatedIndex().fit(X, ["query", "same-words", "same-story"], phrases=rows)
+    lifted = index.similar("query")
+    assert lifted.ids.tolist() == ["same-story", "same-words"]
+    np.testing.assert_allclose(lifted.scores, [0.6 + 0.8 * 0.5, 0.6], rtol=1e-5)
+    assert index.similar("query", phrase_weight=0).ids.tolist() == ["same-words", "same-story"]
+    new = index.similar_to_vector(X[0], phrases=rows.row(0))
+    assert new.ids.tolist()[0] == "same-story"
+
+
+def test_a_phrased_bundle_answers_as_the_trained_model(phrased_model: NewsModel, corpus: list,
+                                                       tmp_path: Path) -> None:
+    path = tmp_path / "phrased"
+    phrased_model.save(str(path))
+    loaded = load_bundle(path)
+    for name in phrases.PhraseRows._fields:
+        np.testing.assert_array_equal(getattr(loaded.index.phrases_, name),
+                                      getattr(phrased_model.index.phrases_, name))
+    text = (corpus[3].title, corpus[3].body + " " + corpus[70].body)
+    for article in corpus[::53]:
+        assert loaded.related(article.id).ids.tolist() == \
+            phrased_model.related(article.id).ids.tolist()
+    assert loaded.related_to(text).ids.tolist() == phrased_model.related_to(text).ids.tolist()
+    # The phrases change lists: the same model without them answers otherwise somewhere.
+    assert any(phrased_model.related(a.id).ids.tolist()
+               != phrased_model.related(a.id, phrase_weight=0).ids.tolist() for a in corpus[::5])
+    # Articles added later get their phrase rows too.
+    added = loaded.add([corpus[0].__class__("added-1", corpus[3].title, corpus[3].body)])
+    assert added.index.phrases_.row(len(added) - 1)[0].tolist() == \
+        loaded.vectorizer.transform_marked([corpus[3]])[2].row(0)[0].tolist()
+
+
+def test_train_with_phrases_from_the_command_line(tmp_path: Path) -> None:
+    out = tmp_path / "model"
+    result = runner.invoke(app, ["train", "--phrases", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "phrase_ids.npy").exists()
+    plain = tmp_path / "plain"
+    assert runner.invoke(app, ["train", "--out", str(plain)]).exit_code == 0
+    assert not (plain / "phrase_ids.npy").exists()
+    text = tmp_path / "new.txt"
+    text.write_text("قصف مدفعي على ريف إدلب الجنوبي\nقتلى مدنيون في قصف مدفعي طال قرى ريف "
+                    "إدلب الجنوبي صباح اليوم", encoding="utf-8")
+    listed = runner.invoke(app, ["recommend", "--model", str(out), "--text-file", str(text)])
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.count("\n") > 3  # a list, not an empty answer
