@@ -246,45 +246,45 @@ class WordCounter:
         return sp.csr_matrix((np.array(values, dtype=np.float32)[keep], (rows[keep], cols[keep])),
                              shape=(len(indptr) - 1, len(vocabulary)))
 
-    def count_hashed(self, texts: list[str], vocab: _Vocabulary,
-                     ) -> tuple[sp.csr_matrix, tuple[np.ndarray, np.ndarray],
-                                tuple[np.ndarray, np.ndarray]]:
+    def count_hashed(self, texts: list[str], vocab: _Vocabulary, n_documents: int = 0,
+                     n_pieces: int = 0,
+                     ) -> tuple[sp.csr_matrix, tuple[np.ndarray, np.ndarray], np.ndarray]:
         """``count(texts, ...)`` while fitting, to the same matrix and vocabulary, with
         the tokens found and told apart by their hashes (:mod:`recsys.wordhash`): a
         string object per token cost more than all the rest of counting. Only the
         tokens new to ``vocab`` are cut out as strings, in the order first met. Also the
         texts' signatures (:func:`recsys.copies.signatures`) and, if the counter finds
-        phrases, their pairs of words (:func:`recsys.phrases.pair_keys`: texts, keys),
-        from the same hashes."""
+        phrases, the phrase entries of the first ``n_pieces`` texts, pieces of
+        ``n_documents`` documents (:func:`recsys.phrases.text_entries`), from the same
+        hashes."""
         if self.analyzer.strip_markup:
             texts = [strip_html(t) for t in texts]
         rows, columns, values, counts = [], [], [], []
-        pair_texts, pair_keys = [np.empty(0, dtype=np.int64)], [np.empty(0, dtype=np.uint64)]
+        entries = [np.empty(0, dtype=np.uint64)]
         for span in batches(texts, _BATCH_CHARS):
-            text_of, found, (value, count), (pair_text, key) = self.count_batch(texts[span], vocab)
+            text_of, found, (value, count), words = self.count_batch(texts[span], vocab)
             rows.append(text_of + span.start)
             columns.append(found)
             values.append(value)
             counts.append(count)
-            pair_texts.append(pair_text + span.start)
-            pair_keys.append(key)
+            if self.phrases:
+                entries.append(phrases.text_entries(words.hashes, words.text_of, span.start,
+                                                    n_documents, n_pieces))
         rows = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
         columns = np.concatenate(columns) if columns else np.empty(0, dtype=np.int64)
         signed = ((np.concatenate(values), np.concatenate(counts)) if values
                   else copies.signatures(np.empty(0), np.empty(0), 0))
         return (sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, columns)),
                               shape=(len(texts), len(vocab.terms))), signed,
-                (np.concatenate(pair_texts), np.concatenate(pair_keys)))
+                np.concatenate(entries))
 
     def count_batch(self, texts: list[str], vocab: _Vocabulary,
                     ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray],
-                               tuple[np.ndarray, np.ndarray]]:
+                               JoinedWords]:
         """The text and column of each term occurrence of ``texts``, the texts'
-        signatures and their pairs of words (none unless the counter finds phrases)."""
+        signatures, and their words."""
         words = JoinedWords.of(texts, raw_word_table())
         signed = copies.signatures(words.hashes, words.text_of, len(texts))
-        pairs = (phrases.pair_keys(words.hashes, words.text_of) if self.phrases
-                 else phrases.pair_keys(words.hashes[:0], words.text_of[:0]))
         starts, text_of = words.starts, words.text_of
         distinct, first, inverse = distinct_hashes(words.hashes)
         at = np.searchsorted(vocab.hashes, distinct)
@@ -305,7 +305,7 @@ class WordCounter:
             vocab.hashed_columns = np.insert(vocab.hashed_columns, at[new], columns[new])
         text_of, columns = spread_glued(text_of, columns[inverse], vocab.multi)
         keep = columns >= 0
-        return text_of[keep], columns[keep], signed, pairs
+        return text_of[keep], columns[keep], signed, words
 
     def count_part(self, documents: Sequence[Any], cuts: Sequence[tuple[int, ...]] | None,
                     firsts: bool, prepare: Prepare | None, fit: str) -> Share:
@@ -328,19 +328,19 @@ class WordCounter:
         first_term, first_token = len(vocab.terms), len(vocab.columns)
         signed = found = None
         if self.hashed:
-            counts, (values, shingles), (pair_text, key) = self.count_hashed(texts, vocab)
             # The pieces before the first parts, in blocks of one per document.
             pieces = len(texts) - (len(documents) if firsts else 0)
+            counts, (values, shingles), found = self.count_hashed(texts, vocab, len(documents),
+                                                                  pieces)
             signed = copies.combined(values[:pieces], shingles[:pieces], len(documents))
-            if self.phrases:
-                inside = pair_text < pieces
-                found = phrases.share_entries(pair_text[inside], key[inside], len(documents))
-                if self.spill is not None:
-                    # 150 MB at 60k articles: through the pipe, the parent's unpickling
-                    # held the GIL its merging needs, and the counting took 0.6 s longer.
-                    path = os.path.join(self.spill, f"{uuid.uuid4().hex}.npy")
-                    np.save(path, found, allow_pickle=False)
-                    found = path
+            if not self.phrases:
+                found = None
+            elif self.spill is not None:
+                # 150 MB at 60k articles: through the pipe, the parent's unpickling held
+                # the GIL its merging needs, and the counting took 0.6 s longer.
+                path = os.path.join(self.spill, f"{uuid.uuid4().hex}.npy")
+                np.save(path, found, allow_pickle=False)
+                found = path
         else:  # an analyzer of other words: find them its way
             counts = self.count(texts, vocab.terms, vocab.columns, vocab.multi, grow=True)
         # A term shows as its most readable word (see display_key) among its tokens.

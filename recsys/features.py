@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import itertools
 import os
+import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 import uuid
@@ -175,6 +176,22 @@ def _marks_of(titles: list[str], bodies: list[str], table: phrases.PhraseTable |
                                                          len(titles), table))
 
 
+def _selected(found: list[tuple[np.ndarray | str, int]], n_docs: int,
+              phrase_docs: tuple[int, int], spill: str | None,
+              ) -> tuple[phrases.PhraseTable, phrases.PhraseRows]:
+    """:func:`recsys.phrases.select` of the shares' entries, read first from the files
+    the counting processes spilled them to, whose directory ``spill`` it then removes."""
+    from . import kernels
+
+    try:
+        shares = [(np.load(e, allow_pickle=False) if isinstance(e, str) else e, first)
+                  for e, first in found]
+    finally:
+        if spill is not None:
+            shutil.rmtree(spill, ignore_errors=True)
+    return phrases.select(shares, n_docs, *phrase_docs, kernels.kept_phrases)
+
+
 def _even_shares(documents: Sequence[Any], n_shares: int) -> list[tuple[int, int]]:
     """``n_shares`` contiguous ranges of documents holding about equal amounts of text:
     counting time follows the text, and long documents come in runs (one site's scraped
@@ -203,10 +220,7 @@ def _merge_parts(shares: Iterable[Share], after_last: Callable[[], object] | Non
     n_documents = 0
     for share in shares:
         signed.append(share.signatures)
-        if isinstance(share.phrases, str):  # spilled by a counting process
-            phrase_entries.append((np.load(share.phrases, allow_pickle=False), n_documents))
-            os.unlink(share.phrases)
-        elif share.phrases is not None:
+        if share.phrases is not None:  # entries, or the file a counting process spilled them to
             phrase_entries.append((share.phrases, n_documents))
         if share.signatures is not None:
             n_documents += len(share.signatures[1])
@@ -353,13 +367,19 @@ class TermCounter(TransformerMixin, BaseEstimator):
         counter = self._counter()
         shares = (_even_shares(documents, -(-n_docs // _SHARE_DOCS)) if processes is not None
                   else [(0, n_docs)])
-        with contextlib.ExitStack() as stack:
-            if processes is not None and counter.phrases:
-                shm = "/dev/shm" if os.path.isdir("/dev/shm") else None  # memory, not disk
-                counter = dataclasses.replace(counter, spill=stack.enter_context(
-                    tempfile.TemporaryDirectory(prefix="recsys-phrases-", dir=shm)))
+        spill = None
+        if processes is not None and counter.phrases:
+            # Removed by the phrase selection once it has read the files (see _selected).
+            spill = tempfile.mkdtemp(prefix="recsys-phrases-",
+                                     dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+            counter = dataclasses.replace(counter, spill=spill)
+        try:
             return self._fit_counted(documents, cuts, first_weight, prepare, n_cuts, processes,
                                      n_docs, fit, counter, shares)
+        except BaseException:
+            if spill is not None:
+                shutil.rmtree(spill, ignore_errors=True)
+            raise
 
     def _fit_counted(self, documents: Sequence[Any], cuts: Sequence[tuple[int, ...]] | None,
                      first_weight: float, prepare: Prepare | None, n_cuts: int,
@@ -384,17 +404,16 @@ class TermCounter(TransformerMixin, BaseEstimator):
             counting.forget(fit)
         # Kept for the caller to take (NewsModel.train gives them to the related index).
         self.signatures_ = signatures
-        self.phrase_table_ = self.phrases_ = None
-        # The phrases are selected on a thread while the counts are summed and pruned
-        # below: their sorts and compiled pass (0.8 s at 60k articles) release the GIL,
-        # and the counting processes' core is free by now.
-        selecting = ThreadPoolExecutor(1) if counter.phrases else None
-        if selecting is not None:
-            from . import kernels
-
-            found = selecting.submit(phrases.select, found, n_docs, *self.phrase_docs,
-                                     kernels.kept_phrases)
-            selecting.shutdown(wait=False)
+        self.phrase_table_ = self.phrases_ = self._selecting = None
+        if counter.phrases:
+            # Selected on a thread, taken when first asked for (fitted_phrases): at 60k
+            # articles its reading, sorts and compiled pass (0.8 s alone) release the GIL
+            # and overlap the rest of fitting, which keeps one core busy from here.
+            pool = ThreadPoolExecutor(1)
+            self._selecting = pool.submit(_selected, found, n_docs, self.phrase_docs,
+                                          counter.spill)
+            pool.shutdown(wait=False)
+        del found
         # Each share's rows are blocks of its documents: the pieces, then the first parts.
         n_pieces = 1 + (n_cuts if prepare is not None else len(cuts[0]) if cuts else 0)
         sizes = np.array([b - a for a, b in shares])
@@ -438,8 +457,6 @@ class TermCounter(TransformerMixin, BaseEstimator):
             # every fit, and in the same order as for the rows ``transform`` makes.
             prefixes[j].sort_indices()
             del prefix
-        if selecting is not None:
-            self.phrase_table_, self.phrases_ = found.result()
         return prefixes[:-1], prefixes[-1]
 
     def fit(self, texts: Iterable[str], y: object = None) -> TermCounter:
@@ -518,12 +535,22 @@ class TermCounter(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "vocabulary_")
         return self.terms_.copy()
 
+    def selected_phrases(self) -> tuple[phrases.PhraseTable | None, phrases.PhraseRows | None]:
+        """The last fit's phrase table and the documents' phrase rows (``None`` without
+        phrases), waiting for their selection if it is still running."""
+        selecting = getattr(self, "_selecting", None)
+        if selecting is not None:
+            self.phrase_table_, self.phrases_ = selecting.result()
+            self._selecting = None
+        return getattr(self, "phrase_table_", None), getattr(self, "phrases_", None)
+
     def __getstate__(self) -> dict:
         # A copy: scikit-learn's is the live __dict__, from which these would be popped
         # (a serving process's tables, mid-query on another thread).
+        self.selected_phrases()  # a fit's phrases may still be being selected
         state = dict(super().__getstate__())
-        for name in (*_PER_PROCESS, "signatures_", "phrases_"):  # the index keeps these
-            state.pop(name, None)
+        for name in (*_PER_PROCESS, "signatures_", "phrases_", "_selecting"):  # the index keeps
+            state.pop(name, None)  # signatures and phrase rows; the rest is per process
         return state
 
 
@@ -813,7 +840,7 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         _check_fitted(self, "tfidf_")
         titles, bodies = self.clean_bodies(articles)
         return (self._rows_of(titles, bodies),
-                *_marks_of(titles, bodies, getattr(self.words_, "phrase_table_", None)))
+                *_marks_of(titles, bodies, self.words_.selected_phrases()[0]))
 
     def fitted_signatures(self) -> tuple[np.ndarray, np.ndarray] | None:
         """The signatures of the articles of the last fit, made while counting them;
@@ -825,7 +852,7 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         """The phrase rows of the articles of the last fit (:mod:`recsys.phrases`),
         made while counting them; ``None`` without phrases. Not saved with the
         vectorizer: the related index keeps them."""
-        return getattr(self.words_, "phrases_", None)
+        return self.words_.selected_phrases()[1]
 
     def transform(self, articles: Iterable[ArticleLike]) -> sp.csr_matrix:
         """Vectorize articles with the fitted vocabulary; rows are L2-normalised."""

@@ -25,18 +25,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = [
-    "LEAST_DOCS",
-    "MAX_DOCUMENTS",
-    "MOST_DOCS",
-    "PhraseRows",
-    "PhraseTable",
-    "kept_phrases",
-    "pair_keys",
-    "select",
-    "share_entries",
-    "text_rows",
-]
+__all__ = ["LEAST_DOCS", "MAX_DOCUMENTS", "MOST_DOCS", "PhraseRows", "PhraseTable",
+           "kept_phrases", "pair_keys", "select", "text_entries", "text_rows"]
 
 LEAST_DOCS = 3
 MOST_DOCS = 30
@@ -85,6 +75,15 @@ class PhraseTable(NamedTuple):
     idf: np.ndarray  # float32
 
 
+def _mixed(hashes: np.ndarray) -> np.ndarray:
+    """A 64-bit mix of each pair of consecutive hashes; a pair's key is its top 36 bits."""
+    mixed = hashes[:-1] * _MIX
+    mixed ^= hashes[1:]
+    mixed *= _MIX
+    mixed ^= mixed >> np.uint64(29)
+    return mixed
+
+
 def pair_keys(hashes: np.ndarray, text_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each pair of consecutive words within one text, from the words' hashes in order
     (``text_of``: each word's text): the pairs' texts and 36-bit keys."""
@@ -93,30 +92,38 @@ def pair_keys(hashes: np.ndarray, text_of: np.ndarray) -> tuple[np.ndarray, np.n
     if len(hashes) < 2:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint64)
     within = np.flatnonzero(text_of[1:] == text_of[:-1])
-    key = hashes[:-1][within] * _MIX
-    key ^= hashes[1:][within]
-    key *= _MIX
-    key ^= key >> np.uint64(29)
-    return text_of[1:][within], key >> np.uint64(64 - _KEY_BITS)
+    return text_of[1:][within], _mixed(hashes)[within] >> np.uint64(64 - _KEY_BITS)
 
 
-def share_entries(text: np.ndarray, key: np.ndarray, n_documents: int) -> np.ndarray:
-    """A share's (phrase, article) entries, one per occurrence, packed in one uint64
-    each, key first, for :func:`select`. ``text`` are the pairs' texts: pieces of
+def text_entries(hashes: np.ndarray, text_of: np.ndarray, first: int, n_documents: int,
+                 n_pieces: int) -> np.ndarray:
+    """The (phrase, article) entries of texts counted while fitting, one per occurrence
+    of a pair within one text, packed in one uint64 each, key first, for
+    :func:`select`. The texts are ``first + text_of`` of a share's: pieces of its
     ``n_documents`` articles in blocks (piece ``j`` of article ``i`` is text
-    ``j * n_documents + i``). Not sorted nor counted here: the parent's one sort of
-    all entries does it, off the counting processes' busy cores."""
+    ``j * n_documents + i``), the first ``n_pieces`` of them (after them come texts
+    counted again, titles, whose pairs the pieces already hold). Not sorted nor
+    counted here: the parent's one sort of every entry does that, off the counting
+    processes' busy cores."""
     if n_documents >= MAX_DOCUMENTS:
         raise ValueError(f"phrases are found in at most {MAX_DOCUMENTS - 1:,} articles at once")
-    doc = (np.asarray(text, dtype=np.int64) % max(n_documents, 1)).astype(np.uint64)
-    return (key << np.uint64(_DOC_BITS + _TF_BITS)) | (doc << np.uint64(_TF_BITS))
+    if len(hashes) < 2:
+        return np.empty(0, dtype=np.uint64)
+    # In place where it can be: this runs over every word of the archive.
+    entries = _mixed(np.asarray(hashes, dtype=np.uint64))
+    entries &= np.uint64(((1 << 64) - 1) ^ ((1 << (_DOC_BITS + _TF_BITS)) - 1))
+    text = text_of[1:] + first
+    keep = (text == text_of[:-1] + first) & (text < n_pieces)
+    text %= max(n_documents, 1)
+    entries |= text.astype(np.uint64) << np.uint64(_TF_BITS)
+    return entries[keep]
 
 
 def select(shares: list[tuple[np.ndarray, int]], n_docs: int, least: int = LEAST_DOCS,
            most: int = MOST_DOCS, kept_phrases: Callable | None = None,
            ) -> tuple[PhraseTable, PhraseRows]:
     """The phrases in ``least`` to ``most`` of ``n_docs`` articles, from the shares'
-    entries (:func:`share_entries`, each with its first article's number), and the
+    entries (:func:`text_entries`, each with its first article's number), and the
     articles' rows of them. ``kept_phrases`` does the pass over the sorted entries
     (:func:`recsys.kernels.kept_phrases`, compiled: 0.1 s at 60k articles, where the
     array steps of :func:`kept_phrases`, the default, took 1.8 s)."""
