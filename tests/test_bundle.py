@@ -42,6 +42,17 @@ def test_the_lsa_is_saved_in_half_precision_and_loads_as_trained(model: NewsMode
     np.testing.assert_array_equal(a.scores, b.scores)
 
 
+def test_the_archive_rows_are_saved_in_half_precision_and_load_as_trained(
+        model: NewsModel, bundle: Path) -> None:
+    assert np.load(bundle / "matrix_data.npy").dtype == np.float16  # 2 bytes a weight
+    trained, loaded = model.index._rows[2], load_bundle(bundle).index._rows[2]
+    assert trained.dtype == loaded.dtype == np.float32  # as the kernels read them
+    np.testing.assert_array_equal(loaded, trained)
+    # Rounded when fitted, not when saved: what a trained model scores with is what a
+    # loaded one reads.
+    np.testing.assert_array_equal(trained, trained.astype(np.float16).astype(np.float32))
+
+
 def test_manifest_describes_the_model(bundle: Path, corpus: list) -> None:
     manifest = read_manifest(bundle)
     assert manifest["format"] == "recsys-bundle"

@@ -81,7 +81,8 @@ def test_a_shared_rare_phrase_lifts_a_candidate_above_an_equal_cosine() -> None:
     index = RelatedIndex().fit(X, ["query", "same-words", "same-story"], phrases=rows)
     lifted = index.similar("query")
     assert lifted.ids.tolist() == ["same-story", "same-words"]
-    np.testing.assert_allclose(lifted.scores, [0.6 + 0.8 * 0.5, 0.6], rtol=1e-5)
+    # The index keeps its rows in half precision: 0.6 is 0.60009765625 there.
+    np.testing.assert_allclose(lifted.scores, [0.6 + 0.8 * 0.5, 0.6], rtol=2e-4)
     assert index.similar("query", phrase_weight=0).ids.tolist() == ["same-words", "same-story"]
     new = index.similar_to_vector(X[0], phrases=rows.row(0))
     assert new.ids.tolist()[0] == "same-story"
