@@ -137,9 +137,9 @@ def train(
     out: Annotated[Path, typer.Option(help="Bundle directory to write.")] = DEFAULT_OUT,
     on_error: Annotated[OnError, typer.Option(help="Bad records: fail, or skip and count.")] = OnError.fail,
     phrases: Annotated[bool, typer.Option(
-        "--phrases", help="Also score related lists by rare phrases: better same-story lists "
-                          "on real news, about 5% longer training and a quarter bigger "
-                          "bundle.")] = False,
+        "--phrases/--no-phrases", help="Also score related lists by rare phrases: better "
+                                       "same-story lists on real news; without them training "
+                                       "is about 3% faster and the bundle a fifth smaller.")] = True,
 ) -> None:
     """Train topics and the related-articles index on a corpus and save a bundle."""
     say = _stage_printer()

@@ -110,13 +110,13 @@ def test_a_phrased_bundle_answers_as_the_trained_model(phrased_model: NewsModel,
         loaded.vectorizer.transform_marked([corpus[3]])[2].row(0)[0].tolist()
 
 
-def test_train_with_phrases_from_the_command_line(tmp_path: Path) -> None:
+def test_train_with_and_without_phrases_from_the_command_line(tmp_path: Path) -> None:
     out = tmp_path / "model"
-    result = runner.invoke(app, ["train", "--phrases", "--out", str(out)])
+    result = runner.invoke(app, ["train", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert (out / "phrase_ids.npy").exists()
+    assert (out / "phrase_ids.npy").exists()  # the default
     plain = tmp_path / "plain"
-    assert runner.invoke(app, ["train", "--out", str(plain)]).exit_code == 0
+    assert runner.invoke(app, ["train", "--no-phrases", "--out", str(plain)]).exit_code == 0
     assert not (plain / "phrase_ids.npy").exists()
     text = tmp_path / "new.txt"
     text.write_text("قصف مدفعي على ريف إدلب الجنوبي\nقتلى مدنيون في قصف مدفعي طال قرى ريف "
