@@ -167,13 +167,15 @@ _PER_PROCESS = ("_known", "_asked_once", "_table", "_met")
 
 
 def _marks_of(titles: list[str], bodies: list[str], table: phrases.PhraseTable | None,
+              one_row: Callable | None = None,
               ) -> tuple[tuple[np.ndarray, np.ndarray], phrases.PhraseRows | None]:
     """Text signatures (:mod:`recsys.copies`) and, with a fit's ``table``, phrase rows
-    (:mod:`recsys.phrases`) of cleaned titles and bodies, from one hashing of their words."""
+    (:mod:`recsys.phrases`; ``one_row``: see :func:`~recsys.phrases.text_rows`) of
+    cleaned titles and bodies, from one hashing of their words."""
     words = JoinedWords.of([f"{t}\n{b}" for t, b in zip(titles, bodies)], raw_word_table())
     return (copies.signatures(words.hashes, words.text_of, len(titles)),
             None if table is None else phrases.text_rows(words.hashes, words.text_of,
-                                                         len(titles), table))
+                                                         len(titles), table, one_row))
 
 
 def _selected(found: list[tuple[np.ndarray | str, int]], n_docs: int,
@@ -791,6 +793,9 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         _check_fitted(self, "words_")
         self.words_.warm()
         self._compile_row()
+        from . import kernels
+
+        self._phrase_row = kernels.phrase_row
         return self
 
     def _compile_row(self) -> None:
@@ -819,6 +824,7 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         # for numba.
         state = dict(super().__getstate__())  # a copy, as TermCounter's
         state.pop("_compiled_row", None)
+        state.pop("_phrase_row", None)
         return state
 
     def signatures(self, articles: Iterable[ArticleLike]) -> tuple[np.ndarray, np.ndarray]:
@@ -840,7 +846,8 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         _check_fitted(self, "tfidf_")
         titles, bodies = self.clean_bodies(articles)
         return (self._rows_of(titles, bodies),
-                *_marks_of(titles, bodies, self.words_.selected_phrases()[0]))
+                *_marks_of(titles, bodies, self.words_.selected_phrases()[0],
+                           getattr(self, "_phrase_row", None)))
 
     def fitted_signatures(self) -> tuple[np.ndarray, np.ndarray] | None:
         """The signatures of the articles of the last fit, made while counting them;

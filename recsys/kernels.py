@@ -676,3 +676,57 @@ def kept_phrases(entries, least, most):
             n_kept += 1
         i = j
     return out[:n_out].copy(), keys[:n_kept].copy(), dfs[:n_kept].copy()
+
+
+@njit(**_JIT)
+def phrase_row(hashes, keys, idf, logs):
+    """One new text's phrase row, from its words' hashes in order: the ids of its pairs
+    found among a fit's phrase ``keys`` (ascending), their levels and the row's scale,
+    as :func:`recsys.phrases.text_rows` makes them to the last bit (``logs``: NumPy's
+    ``log`` of the counts 1..63, numba's may differ in the last bit). In NumPy those
+    steps took a fifth of a query by new text."""
+    n = hashes.shape[0]
+    found = np.empty(max(n - 1, 0), dtype=np.int64)
+    m = 0
+    mix = np.uint64(0x9E3779B97F4A7C15)
+    for i in range(n - 1):
+        x = hashes[i] * mix
+        x ^= hashes[i + 1]
+        x *= mix
+        x ^= x >> np.uint64(29)
+        key = x >> np.uint64(28)
+        j = np.searchsorted(keys, key)
+        if j < keys.shape[0] and keys[j] == key:
+            found[m] = j
+            m += 1
+    found = found[:m]
+    for i in range(1, m):  # insertion sort: a text has a hundred-odd phrases at most
+        current = found[i]
+        j = i
+        while j > 0 and found[j - 1] > current:
+            found[j] = found[j - 1]
+            j -= 1
+        found[j] = current
+    ids = np.empty(m, dtype=np.uint32)
+    weights = np.empty(m, dtype=np.float64)
+    k = 0
+    i = 0
+    while i < m:
+        j = i + 1
+        while j < m and found[j] == found[i]:
+            j += 1
+        ids[k] = found[i]
+        weights[k] = logs[min(j - i, 63) - 1] * np.float64(idf[found[i]])
+        k += 1
+        i = j
+    ids, weights = ids[:k], weights[:k]
+    levels = np.empty(k, dtype=np.uint8)
+    if k == 0:
+        return ids, levels, np.float32(0.0)
+    largest = weights.max()
+    total = 0.0
+    for i in range(k):
+        level = max(np.rint(255.0 * weights[i] / max(largest, 1e-12)), 1.0)
+        levels[i] = np.uint8(level)
+        total += level * level
+    return ids, levels, np.float32(1.0 / max(np.sqrt(total), 1e-12))

@@ -167,9 +167,20 @@ def kept_phrases(entries: np.ndarray, least: int, most: int,
             | (inside & np.uint64((1 << _TF_BITS) - 1)), key[starts[kept]], df[kept])
 
 
-def text_rows(hashes: np.ndarray, text_of: np.ndarray, n_texts: int,
-              table: PhraseTable) -> PhraseRows:
-    """New texts' phrase rows, from their words' hashes in order, with a fit's phrases."""
+LOGS = 1.0 + np.log(np.arange(1, 64, dtype=np.float64))
+"""A phrase's weight factor by its count in a text, 1 to 63 (counts cap there)."""
+
+
+def text_rows(hashes: np.ndarray, text_of: np.ndarray, n_texts: int, table: PhraseTable,
+              one_row: Callable | None = None) -> PhraseRows:
+    """New texts' phrase rows, from their words' hashes in order, with a fit's phrases.
+    ``one_row``, for a single text, makes its row in one compiled call
+    (:func:`recsys.kernels.phrase_row`)."""
+    if one_row is not None and n_texts == 1:
+        ids, levels, scale = one_row(np.asarray(hashes, dtype=np.uint64), table.keys,
+                                     table.idf, LOGS)
+        return PhraseRows(np.array([0, len(ids)], dtype=np.int64), ids, levels,
+                          np.array([scale], dtype=np.float32))
     text, key = pair_keys(hashes, text_of)
     at = np.searchsorted(table.keys, key)
     found = at < len(table.keys)
@@ -177,7 +188,7 @@ def text_rows(hashes: np.ndarray, text_of: np.ndarray, n_texts: int,
     text, ids = text[found], at[found].astype(np.uint64)
     packed = np.sort((text.astype(np.uint64) << np.uint64(32)) | ids)
     starts = np.flatnonzero(np.r_[True, packed[1:] != packed[:-1]]) if len(packed) else text[:0]
-    tf = np.diff(np.r_[starts, len(packed)]).astype(np.float64)
+    tf = np.minimum(np.diff(np.r_[starts, len(packed)]), 63).astype(np.float64)
     packed = packed[starts]
     indptr = np.r_[0, np.cumsum(np.bincount((packed >> np.uint64(32)).astype(np.int64),
                                             minlength=n_texts))].astype(np.int64)
@@ -188,7 +199,7 @@ def _weighted(indptr: np.ndarray, ids: np.ndarray, tf: np.ndarray, idf: np.ndarr
     """Rows of ``(1 + ln tf) * idf``, stored as levels of each row's largest weight,
     scaled to unit length."""
     n_rows = len(indptr) - 1
-    weights = (1.0 + np.log(tf)) * idf[ids].astype(np.float64)
+    weights = LOGS[tf.astype(np.int64) - 1] * idf[ids].astype(np.float64)
     lengths = np.diff(indptr)
     filled = np.flatnonzero(lengths)
     largest = np.zeros(n_rows)

@@ -550,6 +550,7 @@ def test_pickling_a_serving_vectorizer_leaves_it_as_it_was(corpus: list[Article]
     vectorizer = ArticleVectorizer()
     vectorizer.fit_transform(corpus)
     signatures = vectorizer.fitted_signatures()
+    phrase_rows = vectorizer.fitted_phrases()  # (selected on a thread until first asked for)
     vectorizer.warm().transform([Article("n1", "قصف على زقزوقة", "نزح آلاف المدنيين من زقزوقة")])
     before = [(owner, dict(vars(owner))) for owner in (vectorizer, vectorizer.words_)]
     shipped = pickle.loads(pickle.dumps(vectorizer))
@@ -557,4 +558,7 @@ def test_pickling_a_serving_vectorizer_leaves_it_as_it_was(corpus: list[Article]
         assert set(vars(owner)) == set(attributes)
         assert all(getattr(owner, name) is value for name, value in attributes.items())
     assert all(np.array_equal(a, b) for a, b in zip(vectorizer.fitted_signatures(), signatures))
+    assert vectorizer.fitted_phrases() is phrase_rows and len(phrase_rows.ids)
+    assert shipped.fitted_phrases() is None  # the index keeps the rows; the table ships
+    assert np.array_equal(shipped.words_.phrase_table_.keys, vectorizer.words_.phrase_table_.keys)
     assert "_compiled_row" in vars(vectorizer) and "_compiled_row" not in vars(shipped)

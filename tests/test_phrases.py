@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from cli import app
 from recsys import NewsModel, RelatedIndex, load_bundle, phrases
 from recsys.arabic import raw_word_table
-from recsys.kernels import kept_phrases
+from recsys.kernels import kept_phrases, phrase_row
 from recsys.wordhash import JoinedWords
 
 runner = CliRunner()
@@ -70,6 +70,14 @@ def test_a_new_text_gets_the_phrases_its_fitted_row_has(phrased_model: NewsModel
         assert len(mine[0]) == 0 or mine[1][a] @ theirs[1][b] > 0.9
         same += np.array_equal(mine[0], theirs[0])
     assert same > 0.8 * len(corpus)
+    # A warmed vectorizer (a server's) makes a single text's row compiled: the same row.
+    table = phrased_model.vectorizer.words_.selected_phrases()[0]
+    for text in _texts(corpus)[::7]:
+        words = JoinedWords.of([text], raw_word_table())
+        mine = phrases.text_rows(words.hashes, words.text_of, 1, table)
+        compiled = phrases.text_rows(words.hashes, words.text_of, 1, table, phrase_row)
+        for name in phrases.PhraseRows._fields:
+            np.testing.assert_array_equal(getattr(compiled, name), getattr(mine, name))
 
 
 def test_a_shared_rare_phrase_lifts_a_candidate_above_an_equal_cosine() -> None:
