@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import itertools
 import os
 import shutil
@@ -793,9 +794,17 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
         _check_fitted(self, "words_")
         self.words_.warm()
         self._compile_row()
-        from . import kernels
+        self._phrase_row = None
+        table = self.words_.selected_phrases()[0]
+        if table is not None:
+            from . import kernels
 
-        self._phrase_row = kernels.phrase_row
+            # 0.1 s and 32 MB at 60k articles (880,000 phrases), as the words' table.
+            keys, values = kernels.word_table(table.keys, np.arange(len(table.keys)))
+            shift = 64 - int(len(keys)).bit_length() + 1
+            self._phrase_row = functools.partial(kernels.phrase_row, keys=keys, values=values,
+                                                 shift=shift, idf=table.idf,
+                                                 logs=phrases.LOGS)
         return self
 
     def _compile_row(self) -> None:

@@ -3,6 +3,7 @@ scores them, and ``recsys train --phrases`` end to end."""
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from typer.testing import CliRunner
 from cli import app
 from recsys import NewsModel, RelatedIndex, load_bundle, phrases
 from recsys.arabic import raw_word_table
-from recsys.kernels import kept_phrases, phrase_row
+from recsys.kernels import kept_phrases
 from recsys.wordhash import JoinedWords
 
 runner = CliRunner()
@@ -72,10 +73,12 @@ def test_a_new_text_gets_the_phrases_its_fitted_row_has(phrased_model: NewsModel
     assert same > 0.8 * len(corpus)
     # A warmed vectorizer (a server's) makes a single text's row compiled: the same row.
     table = phrased_model.vectorizer.words_.selected_phrases()[0]
+    one_row = copy.copy(phrased_model.vectorizer).warm()._phrase_row
+    assert one_row is not None
     for text in _texts(corpus)[::7]:
         words = JoinedWords.of([text], raw_word_table())
         mine = phrases.text_rows(words.hashes, words.text_of, 1, table)
-        compiled = phrases.text_rows(words.hashes, words.text_of, 1, table, phrase_row)
+        compiled = phrases.text_rows(words.hashes, words.text_of, 1, table, one_row)
         for name in phrases.PhraseRows._fields:
             np.testing.assert_array_equal(getattr(compiled, name), getattr(mine, name))
 
