@@ -547,7 +547,7 @@ def test_pickling_a_serving_vectorizer_leaves_it_as_it_was(corpus: list[Article]
     """Saving a bundle pickles the live model: a serving process that saves must keep its
     warmed tables (another thread may be mid-query on them) and its archive signatures,
     not only ship a copy without them."""
-    vectorizer = ArticleVectorizer()
+    vectorizer = ArticleVectorizer(phrase_docs=(3, 30))
     vectorizer.fit_transform(corpus)
     signatures = vectorizer.fitted_signatures()
     phrase_rows = vectorizer.fitted_phrases()  # (selected on a thread until first asked for)

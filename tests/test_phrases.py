@@ -123,15 +123,21 @@ def test_a_phrased_bundle_answers_as_the_trained_model(phrased_model: NewsModel,
 
 def test_train_with_and_without_phrases_from_the_command_line(tmp_path: Path) -> None:
     out = tmp_path / "model"
-    result = runner.invoke(app, ["train", "--out", str(out)])
+    result = runner.invoke(app, ["train", "--phrases", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert (out / "phrase_ids.npy").exists()  # the default
+    assert (out / "phrase_ids.npy").exists()
     plain = tmp_path / "plain"
-    assert runner.invoke(app, ["train", "--no-phrases", "--out", str(plain)]).exit_code == 0
-    assert not (plain / "phrase_ids.npy").exists()
+    assert runner.invoke(app, ["train", "--out", str(plain)]).exit_code == 0
+    assert not (plain / "phrase_ids.npy").exists()  # the default: none
     text = tmp_path / "new.txt"
     text.write_text("قصف مدفعي على ريف إدلب الجنوبي\nقتلى مدنيون في قصف مدفعي طال قرى ريف "
                     "إدلب الجنوبي صباح اليوم", encoding="utf-8")
     listed = runner.invoke(app, ["recommend", "--model", str(out), "--text-file", str(text)])
     assert listed.exit_code == 0, listed.output
     assert listed.output.count("\n") > 3  # a list, not an empty answer
+    plain_lists = runner.invoke(app, ["recommend", "--model", str(out), "--text-file", str(text),
+                                      "--phrase-weight", "0", "--format", "json"])
+    phrased_lists = runner.invoke(app, ["recommend", "--model", str(out), "--text-file",
+                                        str(text), "--format", "json"])
+    assert plain_lists.exit_code == phrased_lists.exit_code == 0
+    assert plain_lists.output != phrased_lists.output  # the scores at least differ
