@@ -10,18 +10,17 @@ L2-normalised row per article, so a dot product of two rows is their cosine.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import itertools
 import os
 import shutil
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 import uuid
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import fields
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import fields, replace
 from typing import Any
 
 import numpy as np
@@ -375,7 +374,7 @@ class TermCounter(TransformerMixin, BaseEstimator):
             # Removed by the phrase selection once it has read the files (see _selected).
             spill = tempfile.mkdtemp(prefix="recsys-phrases-",
                                      dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
-            counter = dataclasses.replace(counter, spill=spill)
+            counter = replace(counter, spill=spill)
         try:
             return self._fit_counted(documents, cuts, first_weight, prepare, n_cuts, processes,
                                      n_docs, fit, counter, shares)
