@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import time
 from urllib.parse import urlsplit
@@ -85,11 +86,11 @@ def test_parallel_counting_in_shares_equals_one_pass(corpus, monkeypatch) -> Non
     one-pass result (columns may be numbered in another order)."""
     import recsys.features as features
 
-    serial = ArticleVectorizer()
+    serial = ArticleVectorizer(phrase_docs=(3, 30))
     X1, L1 = serial.fit_transform_lead(corpus, 600)
     monkeypatch.setattr(features, "_PARALLEL_MIN_DOCS", 10)
     monkeypatch.setattr(features, "_SHARE_DOCS", 37)  # 9 shares, the last one short
-    parallel = ArticleVectorizer()
+    parallel = ArticleVectorizer(phrase_docs=(3, 30))
     X2, L2 = parallel.fit_transform_lead(corpus, 600)
     order1 = np.argsort(serial.words_.terms_)
     order2 = np.argsort(parallel.words_.terms_)
@@ -105,6 +106,36 @@ def test_parallel_counting_in_shares_equals_one_pass(corpus, monkeypatch) -> Non
     for a, b in zip(serial.fitted_signatures(), parallel.fitted_signatures()):
         np.testing.assert_array_equal(a, b)
     assert serial.fitted_signatures()[0].shape == (len(corpus), 32)
+    # So are the phrase rows, spilled to files by the processes and read back.
+    for a, b in zip((*serial.words_.selected_phrases()[0], *serial.fitted_phrases()),
+                    (*parallel.words_.selected_phrases()[0], *parallel.fitted_phrases())):
+        np.testing.assert_array_equal(a, b)
+    assert len(serial.fitted_phrases().ids) > 1000
+    assert not _spilled()  # the files' directory is gone
+
+
+def _spilled() -> list[str]:
+    import tempfile
+
+    return [name for folder in ("/dev/shm", tempfile.gettempdir()) if os.path.isdir(folder)
+            for name in os.listdir(folder) if name.startswith("recsys-phrases-")]
+
+
+def test_a_failed_phrase_selection_leaves_no_spilled_files(corpus, monkeypatch) -> None:
+    import recsys.features as features
+    import recsys.phrases as phrases
+
+    def broken(*args, **kwargs):
+        raise MemoryError("no room for the phrases")
+
+    monkeypatch.setattr(features, "_PARALLEL_MIN_DOCS", 10)
+    monkeypatch.setattr(phrases, "select", broken)
+    before = _spilled()
+    vectorizer = ArticleVectorizer(phrase_docs=(3, 30))
+    vectorizer.fit_transform(corpus)
+    with pytest.raises(MemoryError, match="no room"):
+        vectorizer.fitted_phrases()  # the selection's error, where its result is asked for
+    assert _spilled() == before
 
 
 class _RegexWords(ArabicAnalyzer):
