@@ -80,6 +80,13 @@ def training_data_hash(articles: Sequence[Article]) -> str:
 _HASHED_TOGETHER = 1000  # articles per update: a few megabytes
 
 
+def _n_phrases(vectorizer: ArticleVectorizer) -> int:
+    """How many rare phrases the fit kept (0: none, or the vectorizer finds none)."""
+    words = getattr(vectorizer, "words_", None)
+    table = words.selected_phrases()[0] if hasattr(words, "selected_phrases") else None
+    return 0 if table is None else len(table.keys)
+
+
 def _arabic_share(text: str) -> float:
     letters = [ch for ch in clean(text) if ch.isalpha()]
     if not letters:
@@ -217,7 +224,8 @@ class NewsModel:
                        "labelled_by_topic": {t: counts.get(t, 0) for t in TOPICS},
                        "default_corpus_added": len(extra) if own else 0,
                        "vocabulary": vectorizer.n_word_features,
-                       "features": X.shape[1]},
+                       "features": X.shape[1],
+                       "phrases": _n_phrases(vectorizer)},
             "labels_from": label_source,
             "metrics": metrics,
         }

@@ -4,6 +4,7 @@ scores them, and ``recsys train --phrases`` end to end."""
 from __future__ import annotations
 
 import copy
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -129,6 +130,10 @@ def test_train_with_and_without_phrases_from_the_command_line(tmp_path: Path) ->
     plain = tmp_path / "plain"
     assert runner.invoke(app, ["train", "--out", str(plain)]).exit_code == 0
     assert not (plain / "phrase_ids.npy").exists()  # the default: none
+    # `info` tells ops which kind a bundle is.
+    for bundle, has in ((out, True), (plain, False)):
+        shown = json.loads(runner.invoke(app, ["info", "--model", str(bundle)]).output)
+        assert (shown["counts"]["phrases"] > 100) is has
     text = tmp_path / "new.txt"
     text.write_text("قصف مدفعي على ريف إدلب الجنوبي\nقتلى مدنيون في قصف مدفعي طال قرى ريف "
                     "إدلب الجنوبي صباح اليوم", encoding="utf-8")
