@@ -4,18 +4,21 @@ Two write-ups of one story share its phrases: a place and a date, a name and a t
 a number of dead. Articles on the same subject share the war's set phrases, which
 hundreds of articles hold. So a phrase that at most ``MOST_DOCS`` articles share (and
 at least ``LEAST_DOCS``: one that only two hold says little) marks one story, and the
-related index adds the cosine of two articles' phrase rows to their score (``phrase_weight``
-in :class:`~recsys.RelatedSettings`). On the real claim groups this lifted nDCG@10 from
-0.485 to 0.503 (with the 57k other articles as distractors, 0.455 to 0.479) and left the
-graded judgments where they were (``training/RESULTS.md``, nineteenth stop); all
-bigrams, the war's set phrases included, lost 0.012 of graded nDCG.
+related index adds the cosine of two articles' phrase rows to their similarity
+(``phrase_weight`` in :class:`~recsys.RelatedSettings`). On the real claim groups this
+lifts nDCG@10 from 0.484 to 0.502 (with the 57k other articles as distractors, 0.455 to
+0.478) and keeps graded nDCG@10 (0.857; ``training/DEFAULTS.md``); all bigrams, the
+war's set phrases included, lost 0.012 of graded nDCG (``training/RESULTS.md``). Off by
+default (``ArticleVectorizer(phrase_docs=...)``, ``recsys train --phrases``): at 60k
+articles they cost training about 4% and a query by new text 0.15 ms, which #6's
+budgets have no room for (``benchmarks/RESULTS.md``, twentieth stop).
 
 A phrase is a pair of raw words as written (stop words kept, nothing stemmed), told by a
 36-bit key mixed from the two words' hashes (:mod:`recsys.wordhash`), which the counting
 processes have already: nothing per word has to be reconciled between processes. Its
-weight in a row is ``(1 + ln tf) * idf``; rows have unit length, each weight stored as
-one of 255 levels of its row's largest (``PhraseRows``), so that a trained and a loaded
-model score alike.
+weight in a row is ``(1 + ln tf) * idf`` (counts capped at 63); rows have unit length,
+each weight stored as one of 255 levels of its row's largest (``PhraseRows``), so that a
+trained and a loaded model score alike.
 """
 
 from __future__ import annotations
