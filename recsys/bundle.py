@@ -55,7 +55,8 @@ from .related import RelatedIndex, RelatedSettings
 __all__ = ["save_bundle", "load_bundle", "read_manifest", "LiveModel", "FORMAT_VERSION"]
 
 FORMAT = "recsys-bundle"
-# 7: the LSA's components in half precision (an older recsys would compute in it);
+# 8: the word rows in half precision, the index's phrase rows; 7: the LSA's components in
+# half precision (an older recsys would compute in it);
 # 6: the classifier learns `other` as clusters; 5: the index keeps each article's theme;
 # 4: the vectorizer keeps the archive's words
 FORMAT_VERSION = 8

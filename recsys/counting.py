@@ -125,7 +125,7 @@ class Share:
     # The documents' text signatures (recsys.copies: values, counts); None when the
     # analyzer finds words its own way (no hashes to make them from).
     signatures: tuple[np.ndarray, np.ndarray] | None = None
-    # Its documents' phrase entries (recsys.phrases.share_entries), or the file they
+    # Its documents' phrase entries (recsys.phrases.text_entries), or the file they
     # were spilled to (WordCounter.spill); None unless the counter finds phrases.
     phrases: np.ndarray | str | None = None
 
@@ -248,13 +248,14 @@ class WordCounter:
 
     def count_hashed(self, texts: list[str], vocab: _Vocabulary, n_documents: int = 0,
                      n_pieces: int = 0,
-                     ) -> tuple[sp.csr_matrix, tuple[np.ndarray, np.ndarray], np.ndarray]:
+                     ) -> tuple[sp.csr_matrix, tuple[np.ndarray, np.ndarray],
+                                np.ndarray | None]:
         """``count(texts, ...)`` while fitting, to the same matrix and vocabulary, with
         the tokens found and told apart by their hashes (:mod:`recsys.wordhash`): a
         string object per token cost more than all the rest of counting. Only the
         tokens new to ``vocab`` are cut out as strings, in the order first met. Also the
         texts' signatures (:func:`recsys.copies.signatures`) and, if the counter finds
-        phrases, the phrase entries of the first ``n_pieces`` texts, pieces of
+        phrases (else ``None``), the phrase entries of the first ``n_pieces`` texts, pieces of
         ``n_documents`` documents (:func:`recsys.phrases.text_entries`), from the same
         hashes."""
         if self.analyzer.strip_markup:
@@ -276,7 +277,7 @@ class WordCounter:
                   else copies.signatures(np.empty(0), np.empty(0), 0))
         return (sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, columns)),
                               shape=(len(texts), len(vocab.terms))), signed,
-                np.concatenate(entries))
+                np.concatenate(entries) if self.phrases else None)
 
     def count_batch(self, texts: list[str], vocab: _Vocabulary,
                     ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray],
@@ -333,9 +334,7 @@ class WordCounter:
             counts, (values, shingles), found = self.count_hashed(texts, vocab, len(documents),
                                                                   pieces)
             signed = copies.combined(values[:pieces], shingles[:pieces], len(documents))
-            if not self.phrases:
-                found = None
-            elif self.spill is not None:
+            if found is not None and self.spill is not None:
                 # 150 MB at 60k articles: through the pipe, the parent's unpickling held
                 # the GIL its merging needs, and the counting took 0.6 s longer.
                 path = os.path.join(self.spill, f"{uuid.uuid4().hex}.npy")

@@ -331,9 +331,9 @@ def finish_plain(indptr, indices, data, cands, terms, weights, dense, floor, cop
     :func:`recsys.scoring.is_copy`) dropped, scores times ``decay[age]`` (age in days
     from the freshest dated candidate; undated ones times ``decay[-1]`` if any candidate
     is dated; an empty ``decay`` turns recency off; a query with no close match mixed
-    with its theme similarity first, see :func:`recsys.scoring.ranked`) plus the phrase
-    weight times the phrase cosine (``phrases``), best first (ties
-    by row), and of the best ``max(3k, k + 20)`` the first ``k`` that are not near-copies (``>=
+    with its theme similarity first, and the phrase weight times the phrase cosine
+    added before the decay, see :func:`recsys.scoring.ranked`), best first (ties by row),
+    and of the best ``max(3k, k + 20)`` the first ``k`` that are not near-copies (``>=
     threshold``) of one taken before. Returns (rows, scores): what
     :func:`recsys.scoring.finish_plain` returns, to the last bit. In Python between
     kernels these steps cost a fifth of a query."""

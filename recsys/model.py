@@ -81,9 +81,8 @@ _HASHED_TOGETHER = 1000  # articles per update: a few megabytes
 
 
 def _n_phrases(vectorizer: ArticleVectorizer) -> int:
-    """How many rare phrases the fit kept (0: none, or the vectorizer finds none)."""
-    words = getattr(vectorizer, "words_", None)
-    table = words.selected_phrases()[0] if hasattr(words, "selected_phrases") else None
+    """How many rare phrases the fit kept (0: none)."""
+    table = vectorizer.words_.selected_phrases()[0]
     return 0 if table is None else len(table.keys)
 
 

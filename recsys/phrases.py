@@ -48,14 +48,6 @@ class PhraseRows(NamedTuple):
     levels: np.ndarray  # uint8, 1..255
     scales: np.ndarray  # float32
 
-    @classmethod
-    def empty(cls, n_rows: int = 0) -> PhraseRows:
-        return cls(np.zeros(n_rows + 1, dtype=np.int64), np.empty(0, dtype=np.uint32),
-                   np.empty(0, dtype=np.uint8), np.zeros(n_rows, dtype=np.float32))
-
-    def __len__(self) -> int:  # type: ignore[override]
-        return len(self.scales)
-
     def row(self, r: int) -> tuple[np.ndarray, np.ndarray]:
         """Row ``r`` as (ids, float64 weights): a query's phrases."""
         span = slice(self.indptr[r], self.indptr[r + 1])
@@ -123,20 +115,21 @@ def text_entries(hashes: np.ndarray, text_of: np.ndarray, first: int, n_document
 
 
 def select(shares: list[tuple[np.ndarray, int]], n_docs: int, least: int = LEAST_DOCS,
-           most: int = MOST_DOCS, kept_phrases: Callable | None = None,
+           most: int = MOST_DOCS, kept: Callable | None = None,
            ) -> tuple[PhraseTable, PhraseRows]:
     """The phrases in ``least`` to ``most`` of ``n_docs`` articles, from the shares'
     entries (:func:`text_entries`, each with its first article's number), and the
-    articles' rows of them. ``kept_phrases`` does the pass over the sorted entries
-    (:func:`recsys.kernels.kept_phrases`, compiled: 0.1 s at 60k articles, where the
-    array steps of :func:`kept_phrases`, the default, took 1.8 s)."""
+    articles' rows of them. ``kept`` does the pass over the sorted entries:
+    :func:`kept_phrases` by default, or its compiled twin
+    :func:`recsys.kernels.kept_phrases` (at 60k articles the whole selection took 0.8 s
+    with it, 2.5 s with the array steps)."""
     if n_docs >= MAX_DOCUMENTS:
         raise ValueError(f"phrases are found in at most {MAX_DOCUMENTS - 1:,} articles at once")
     # One sort of every entry, key first: each phrase's articles then come together.
     entries = np.concatenate([e + (np.uint64(first) << np.uint64(_TF_BITS)) for e, first in shares]
                              or [np.empty(0, dtype=np.uint64)])
     entries.sort()
-    by_doc, table_keys, kept_df = (kept_phrases or globals()["kept_phrases"])(entries, least, most)
+    by_doc, table_keys, kept_df = (kept or kept_phrases)(entries, least, most)
     del entries
     # By article, then phrase: the rows' order (ids ascend within a row).
     by_doc.sort()
@@ -154,14 +147,10 @@ def kept_phrases(entries: np.ndarray, least: int, most: int,
     ``most`` articles: their entries as ``article << 38 | phrase id << 6 | count`` (one
     per article; ids numbered in key order; counts capped at 63), their keys and their
     document frequencies."""
-    starts = (np.flatnonzero(np.r_[True, entries[1:] != entries[:-1]]) if len(entries)
-              else np.empty(0, dtype=np.int64))
-    counts = np.minimum(np.diff(np.r_[starts, len(entries)]), (1 << _TF_BITS) - 1)
-    entries = entries[starts] | counts.astype(np.uint64)
+    starts, counts = _runs(entries)
+    entries = entries[starts] | np.minimum(counts, (1 << _TF_BITS) - 1).astype(np.uint64)
     key = entries >> np.uint64(_DOC_BITS + _TF_BITS)
-    starts = (np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key)
-              else np.empty(0, dtype=np.int64))
-    df = np.diff(np.r_[starts, len(key)])
+    starts, df = _runs(key)
     kept = (df >= least) & (df <= most)
     ids = np.repeat(np.arange(int(kept.sum()), dtype=np.uint64), df[kept])
     inside = entries[np.repeat(kept, df)]
@@ -189,12 +178,19 @@ def text_rows(hashes: np.ndarray, text_of: np.ndarray, n_texts: int, table: Phra
     found[found] = table.keys[at[found]] == key[found]
     text, ids = text[found], at[found].astype(np.uint64)
     packed = np.sort((text.astype(np.uint64) << np.uint64(32)) | ids)
-    starts = np.flatnonzero(np.r_[True, packed[1:] != packed[:-1]]) if len(packed) else text[:0]
-    tf = np.minimum(np.diff(np.r_[starts, len(packed)]), 63).astype(np.float64)
+    starts, tf = _runs(packed)
+    tf = np.minimum(tf, 63).astype(np.float64)
     packed = packed[starts]
     indptr = np.r_[0, np.cumsum(np.bincount((packed >> np.uint64(32)).astype(np.int64),
                                             minlength=n_texts))].astype(np.int64)
     return _weighted(indptr, (packed & np.uint64((1 << 32) - 1)).astype(np.uint32), tf, table.idf)
+
+
+def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each run of equal ``values`` (sorted) starts, and its length."""
+    starts = (np.flatnonzero(np.r_[True, values[1:] != values[:-1]]) if len(values)
+              else np.empty(0, dtype=np.int64))
+    return starts, np.diff(np.r_[starts, len(values)])
 
 
 def _weighted(indptr: np.ndarray, ids: np.ndarray, tf: np.ndarray, idf: np.ndarray) -> PhraseRows:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .copies import SIGNATURE_SIZE, overlap
+from .phrases import PhraseRows
 
 __all__ = ["gather_pools", "exact_scores", "first_distinct", "row_similarities",
            "ranked", "finish_plain", "related_query", "related_rows", "decay_table",
@@ -115,9 +116,7 @@ def _phrases_of_row(phrases, row):
     """``phrases`` with archived row ``row``'s phrases as the query's."""
     if phrases[4] == 0.0:
         return phrases
-    indptr, ids, levels, scales = phrases[:4]
-    span = slice(indptr[row], indptr[row + 1])
-    return (*phrases[:5], ids[span], levels[span].astype(np.float64) * np.float64(scales[row]))
+    return (*phrases[:5], *PhraseRows(*phrases[:4]).row(row))
 
 
 def phrase_scores(phrases, rows) -> np.ndarray:
@@ -227,8 +226,8 @@ def ranked(indptr, indices, data, cands, terms, weights, dense, floor, copy_at, 
     with ``query_theme``; an empty ``query_theme`` or a weight of 0 leaves cosines as
     they are).
 
-    ``phrases`` (:func:`phrase_arguments`): each score, recency applied, gains the
-    phrases' weight times the candidate's phrase cosine with the query
+    ``phrases`` (:func:`phrase_arguments`): each cosine (themes mixed in) gains, before
+    recency, the phrases' weight times the candidate's phrase cosine with the query
     (:func:`phrase_scores`)."""
     return _ranked_scored(cands, exact_scores(indptr, indices, data, cands, terms, weights, dense),
                           floor, copy_at, days, day, decay, themes, query_theme, copies, phrases)
