@@ -164,14 +164,10 @@ LOGS = 1.0 + np.log(np.arange(1, 64, dtype=np.float64))
 
 
 def text_rows(hashes: np.ndarray, text_of: np.ndarray, n_texts: int, table: PhraseTable,
-              one_row: Callable | None = None) -> PhraseRows:
-    """New texts' phrase rows, from their words' hashes in order, with a fit's phrases.
-    ``one_row``, for a single text, makes its row from the hashes in one compiled call
-    (:func:`recsys.kernels.phrase_row` with the table's arguments)."""
-    if one_row is not None and n_texts == 1:
-        ids, levels, scale = one_row(np.asarray(hashes, dtype=np.uint64))
-        return PhraseRows(np.array([0, len(ids)], dtype=np.int64), ids, levels,
-                          np.array([scale], dtype=np.float32))
+              ) -> PhraseRows:
+    """New texts' phrase rows, from their words' hashes in order, with a fit's phrases
+    (a warmed vectorizer makes a single text's in one compiled call instead:
+    :func:`recsys.kernels.phrase_row`)."""
     text, key = pair_keys(hashes, text_of)
     at = np.searchsorted(table.keys, key)
     found = at < len(table.keys)

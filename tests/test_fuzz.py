@@ -162,7 +162,7 @@ def _cold_and_warmed() -> tuple[recsys.ArticleVectorizer, recsys.ArticleVectoriz
     """A vectorizer fitted on part of the default corpus, as loaded (cold) and as a web
     worker warms it (compiled word table and row kernel)."""
     articles = recsys.read_articles(recsys.default_corpus_path()).articles[:300]
-    vectorizer = recsys.ArticleVectorizer()
+    vectorizer = recsys.ArticleVectorizer(phrase_docs=(2, 30))
     vectorizer.fit_transform(articles)
     saved = pickle.dumps(vectorizer)
     return pickle.loads(saved), pickle.loads(saved).warm()
@@ -171,13 +171,19 @@ def _cold_and_warmed() -> tuple[recsys.ArticleVectorizer, recsys.ArticleVectoriz
 @FUZZ
 @given(SHORT_TEXT, TEXT)
 @example("قصف", "دبابةوتقنص <b>قصفٌ</b> \ud800 ﻻ ١٢ زقزوقة")
+@example("", "قصف")  # shorter than a shingle
+@example("", "")
 def test_a_warmed_vectorizer_gives_a_cold_ones_rows(title: str, body: str) -> None:
     """A web worker's vectorizer finds words in a compiled pass over code points and
     weighs the row in a compiled kernel; on any text it gives the rows, to the last bit,
-    that the regular expressions and NumPy steps give."""
+    that the regular expressions and NumPy steps give; likewise its signature and phrase
+    row, which it makes in compiled kernels too."""
     cold, warmed = _cold_and_warmed()
-    ours, theirs = warmed.transform([(title, body)]), cold.transform([(title, body)])
-    assert np.array_equal(ours.indices, theirs.indices) and np.array_equal(ours.data, theirs.data)
+    ours, theirs = (v.transform_marked([(title, body)]) for v in (warmed, cold))
+    assert np.array_equal(ours[0].indices, theirs[0].indices)
+    assert np.array_equal(ours[0].data, theirs[0].data)
+    for a, b in zip((*ours[1], *ours[2]), (*theirs[1], *theirs[2])):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
 
 
 # --- Corpus readers ------------------------------------------------------------------------

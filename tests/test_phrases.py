@@ -72,16 +72,15 @@ def test_a_new_text_gets_the_phrases_its_fitted_row_has(phrased_model: NewsModel
         assert len(mine[0]) == 0 or mine[1][a] @ theirs[1][b] > 0.9
         same += np.array_equal(mine[0], theirs[0])
     assert same > 0.8 * len(corpus)
-    # A warmed vectorizer (a server's) makes a single text's row compiled: the same row.
-    table = phrased_model.vectorizer.words_.selected_phrases()[0]
-    one_row = copy.copy(phrased_model.vectorizer).warm()._phrase_row
-    assert one_row is not None
-    for text in _texts(corpus)[::7]:
-        words = JoinedWords.of([text], raw_word_table())
-        mine = phrases.text_rows(words.hashes, words.text_of, 1, table)
-        compiled = phrases.text_rows(words.hashes, words.text_of, 1, table, one_row)
+    # A warmed vectorizer (a server's) makes a single text's marks compiled: the same.
+    served = copy.copy(phrased_model.vectorizer).warm()
+    assert "_one_text" in vars(served) and "_one_text" not in vars(phrased_model.vectorizer)
+    for article in corpus[::7]:
+        cold, warm = (v.transform_marked([article]) for v in (phrased_model.vectorizer, served))
+        for a, b in zip(cold[1], warm[1]):
+            np.testing.assert_array_equal(a, b)
         for name in phrases.PhraseRows._fields:
-            np.testing.assert_array_equal(getattr(compiled, name), getattr(mine, name))
+            np.testing.assert_array_equal(getattr(warm[2], name), getattr(cold[2], name))
 
 
 def test_a_shared_rare_phrase_lifts_a_candidate_above_an_equal_cosine() -> None:
