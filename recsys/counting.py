@@ -337,8 +337,8 @@ class WordCounter:
             if found is not None and self.spill is not None:
                 # 150 MB at 60k articles: through the pipe, the parent's unpickling held
                 # the GIL its merging needs, and the counting took 0.6 s longer.
-                path = os.path.join(self.spill, f"{uuid.uuid4().hex}.npy")
-                np.save(path, found, allow_pickle=False)
+                path = os.path.join(self.spill, f"{uuid.uuid4().hex}.u64")
+                found.tofile(path)  # raw: the parent reads it into place (features._selected)
                 found = path
         else:  # an analyzer of other words: find them its way
             counts = self.count(texts, vocab.terms, vocab.columns, vocab.multi, grow=True)

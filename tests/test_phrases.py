@@ -36,9 +36,9 @@ def test_fitting_keeps_exactly_the_pairs_in_least_to_most_articles(corpus: list)
     for start, end in ((0, half), (half, len(texts))):
         pieces = first[start:end] + second[start:end] + texts[start:end]  # titles: ignored
         words = JoinedWords.of(pieces, raw_word_table())
-        shares.append((phrases.text_entries(words.hashes, words.text_of, 0, end - start,
-                                            2 * (end - start)), start))
-    table, rows = phrases.select(shares, len(texts), 3, 30)
+        shares.append(phrases.numbered(phrases.text_entries(
+            words.hashes, words.text_of, 0, end - start, 2 * (end - start)), start))
+    table, rows = phrases.select(np.concatenate(shares), len(texts), 3, 30)
     # Counted by hand: each article's distinct pairs, then the articles of each pair.
     words = JoinedWords.of(first + second, raw_word_table())
     text, key = phrases.pair_keys(words.hashes, words.text_of)
@@ -46,7 +46,7 @@ def test_fitting_keeps_exactly_the_pairs_in_least_to_most_articles(corpus: list)
     df = Counter(k for keys in own for k in keys)
     assert sorted(table.keys.tolist()) == sorted(k for k, n in df.items() if 3 <= n <= 30)
     assert len(table.keys) > 100  # the written corpus has stories told several times
-    compiled = phrases.select(shares, len(texts), 3, 30, kept_phrases)
+    compiled = phrases.select(np.concatenate(shares), len(texts), 3, 30, kept_phrases)
     for mine, theirs in zip((*table, *rows), (*compiled[0], *compiled[1])):
         np.testing.assert_array_equal(mine, theirs)
     # Unit rows, ids ascending within each, each article's own phrases.
