@@ -138,8 +138,8 @@ def train(
     on_error: Annotated[OnError, typer.Option(help="Bad records: fail, or skip and count.")] = OnError.fail,
     phrases: Annotated[bool, typer.Option(
         "--phrases/--no-phrases", help="Also score related lists by rare phrases: better "
-                                       "same-story lists on real news, about 4% longer "
-                                       "training and a bundle a fifth bigger.")] = False,
+                                       "same-story lists on real news; without them training "
+                                       "is about 2% shorter and the bundle a fifth smaller.")] = True,
 ) -> None:
     """Train topics and the related-articles index on a corpus and save a bundle."""
     say = _stage_printer()
@@ -308,7 +308,7 @@ ThemeOpt = Annotated[Optional[float], typer.Option(
     "0.15; 0 turns it off).")]
 PhraseOpt = Annotated[Optional[float], typer.Option(
     min=0, help="Weight of the rare phrases' cosine in a score, for a bundle trained with "
-    "--phrases (default 0.8; 0 turns it off).")]
+    "phrases, as by default (default 0.8; 0 turns it off).")]
 MaxAgeOpt = Annotated[Optional[float], typer.Option(help="Drop articles older than this many days.")]
 BeforeOpt = Annotated[bool, typer.Option("--before-only",
                                          help="Only articles published up to the query's date.")]

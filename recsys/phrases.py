@@ -8,10 +8,10 @@ related index adds the cosine of two articles' phrase rows to their similarity
 (``phrase_weight`` in :class:`~recsys.RelatedSettings`). On the real claim groups this
 lifts nDCG@10 from 0.484 to 0.502 (with the 57k other articles as distractors, 0.455 to
 0.478) and keeps graded nDCG@10 (0.857; ``training/DEFAULTS.md``); all bigrams, the
-war's set phrases included, lost 0.012 of graded nDCG (``training/RESULTS.md``). Off by
-default (``ArticleVectorizer(phrase_docs=...)``, ``recsys train --phrases``): at 60k
-articles they cost training about 4% and a query by new text 0.15 ms, which #6's
-budgets have no room for (``benchmarks/RESULTS.md``, twentieth stop).
+war's set phrases included, lost 0.012 of graded nDCG (``training/RESULTS.md``). On by
+default (``ArticleVectorizer(phrase_docs=None)``, ``recsys train --no-phrases`` turn
+them off): at 60k articles they cost training about 2%, a query by new text 0.05 ms and
+the bundle 32 MB, within #6's budgets (``benchmarks/RESULTS.md``, twenty-first stop).
 
 A phrase is a pair of raw words as written (stop words kept, nothing stemmed), told by a
 36-bit key mixed from the two words' hashes (:mod:`recsys.wordhash`), which the counting

@@ -38,7 +38,8 @@ def model(corpus: list[recsys.Article]) -> recsys.NewsModel:
 
 @pytest.fixture(scope="session")
 def phrased_model(corpus: list[recsys.Article]) -> recsys.NewsModel:
-    """The model of ``recsys train --phrases``: its index also scores rare phrases."""
+    """A model whose index also scores rare phrases, as ``recsys train`` makes by default
+    (named for what the tests that take it need, whatever the default)."""
     return recsys.NewsModel.train(corpus, vectorizer=recsys.ArticleVectorizer(phrase_docs=(3, 30)))
 
 

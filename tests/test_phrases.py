@@ -1,5 +1,5 @@
 """Rare phrases (recsys.phrases): what fitting finds, what a new text gets, how the index
-scores them, and ``recsys train --phrases`` end to end."""
+scores them, and ``recsys train`` (``--phrases``, the default) end to end."""
 
 from __future__ import annotations
 
@@ -123,12 +123,12 @@ def test_a_phrased_bundle_answers_as_the_trained_model(phrased_model: NewsModel,
 
 def test_train_with_and_without_phrases_from_the_command_line(tmp_path: Path) -> None:
     out = tmp_path / "model"
-    result = runner.invoke(app, ["train", "--phrases", "--out", str(out)])
+    result = runner.invoke(app, ["train", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert (out / "phrase_ids.npy").exists()
+    assert (out / "phrase_ids.npy").exists()  # the default
     plain = tmp_path / "plain"
-    assert runner.invoke(app, ["train", "--out", str(plain)]).exit_code == 0
-    assert not (plain / "phrase_ids.npy").exists()  # the default: none
+    assert runner.invoke(app, ["train", "--no-phrases", "--out", str(plain)]).exit_code == 0
+    assert not (plain / "phrase_ids.npy").exists()
     # `info` tells ops which kind a bundle is.
     for bundle, has in ((out, True), (plain, False)):
         shown = json.loads(runner.invoke(app, ["info", "--model", str(bundle)]).output)

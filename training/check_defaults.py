@@ -46,8 +46,8 @@ VARIANTS = [  # (label, ArticleVectorizer params, related-list settings)
     ("lead blend off", {"lead_blend": 0}, {}),
     ("themes off", {}, {"theme_weight": 0}),
     ("themes in every list (theme_below 1)", {}, {"theme_below": 1.0}),
-    ("rare phrases (`recsys train --phrases`)", {"phrase_docs": (3, 30)}, {}),
-    ("rare phrases, phrase_weight 0.5", {"phrase_docs": (3, 30)}, {"phrase_weight": 0.5}),
+    ("phrases off (`recsys train --no-phrases`)", {"phrase_docs": None}, {}),
+    ("phrase_weight 0.5", {}, {"phrase_weight": 0.5}),
 ]
 
 
