@@ -204,13 +204,19 @@ def _one_text_marks(text: str, phrase_row: Callable | None,
 def _selected(found: list[tuple[np.ndarray | str, int]], n_docs: int,
               phrase_docs: tuple[int, int], spill: str | None,
               ) -> tuple[phrases.PhraseTable, phrases.PhraseRows]:
-    """:func:`recsys.phrases.select` of the shares' entries, each with its first
-    article's number, read first from the files the counting processes spilled them to
-    (straight into one array, each file removed once read: loading the files whole and
-    then joining them held three copies, 0.4 GB at 60k articles), whose directory
-    ``spill`` it then removes."""
+    """:func:`recsys.phrases.select` of the shares' entries (:func:`_spilled_entries`)."""
     from . import kernels
 
+    # A temporary, not a name here: select frees the entries once it has the phrases.
+    return phrases.select(_spilled_entries(found, spill), n_docs, *phrase_docs,
+                          kernels.kept_phrases)
+
+
+def _spilled_entries(found: list[tuple[np.ndarray | str, int]], spill: str | None) -> np.ndarray:
+    """The shares' entries in one array, each share's with its first article's number,
+    read from the files the counting processes spilled them to straight into it (each
+    removed once read: loading the files whole and then joining them held three copies,
+    0.4 GB at 60k articles); then the files' directory ``spill`` is removed."""
     try:
         sizes = [os.path.getsize(e) // 8 if isinstance(e, str) else len(e) for e, _ in found]
         entries = np.empty(sum(sizes), dtype=np.uint64)
@@ -226,10 +232,10 @@ def _selected(found: list[tuple[np.ndarray | str, int]], n_docs: int,
             else:
                 part[:] = share
             phrases.numbered(part, first)
+        return entries
     finally:
         if spill is not None:
             shutil.rmtree(spill, ignore_errors=True)
-    return phrases.select(entries, n_docs, *phrase_docs, kernels.kept_phrases)
 
 
 def _even_shares(documents: Sequence[Any], n_shares: int) -> list[tuple[int, int]]:
