@@ -6,8 +6,8 @@ back when freed (``munmap``), so every new array pays for the kernel to map, fau
 and zero its pages again. Told to serve them from its heap and keep up to 64 MB free at
 its top (``mallopt(3)``'s ``mmap`` and trim thresholds), training reuses freed memory:
 at 60k articles the training process's system time went from 2.6-2.8 s to 2.4-2.5 s
-(two runs each). Keeping 1 GB saved more (2.3 → 1.8 s without the
-phrases) but raised the peak by up to 190 MB, too near the 2 GB budget.
+(two runs each). Keeping 1 GB saved more (2.3 → 1.8 s without the phrases) but raised
+the peak by up to 190 MB, too near the 2 GB budget.
 
 Only glibc (Linux) has these settings; elsewhere :func:`freed_memory_kept` does nothing.
 """
