@@ -139,7 +139,7 @@ def train(
     phrases: Annotated[bool, typer.Option(
         "--phrases/--no-phrases", help="Also score related lists by rare phrases: better "
                                        "same-story lists on real news; without them training "
-                                       "is about 2% shorter and the bundle a fifth smaller.")] = True,
+                                       "is 2-4% shorter and the bundle a fifth smaller.")] = True,
 ) -> None:
     """Train topics and the related-articles index on a corpus and save a bundle."""
     say = _stage_printer()

@@ -10,7 +10,7 @@ lifts nDCG@10 from 0.484 to 0.502 (with the 57k other articles as distractors, 0
 0.478) and keeps graded nDCG@10 (0.857; ``training/DEFAULTS.md``); all bigrams, the
 war's set phrases included, lost 0.012 of graded nDCG (``training/RESULTS.md``). On by
 default (``ArticleVectorizer(phrase_docs=None)``, ``recsys train --no-phrases`` turn
-them off): at 60k articles they cost training about 2%, a query by new text 0.05 ms and
+them off): at 60k articles they cost training 2-4%, a query by new text 0.07-0.13 ms and
 the bundle 32 MB, within #6's budgets (``benchmarks/RESULTS.md``, twenty-first stop).
 
 A phrase is a pair of raw words as written (stop words kept, nothing stemmed), told by a
