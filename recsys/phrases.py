@@ -128,10 +128,10 @@ def select(entries: np.ndarray, n_docs: int, least: int = LEAST_DOCS, most: int 
     """The phrases in ``least`` to ``most`` of ``n_docs`` articles, from every share's
     entries in one array (:func:`text_entries`, :func:`numbered`; sorted here, in place,
     and let go of once the phrases are found: pass it as a temporary, and 0.16 GB at 60k
-    articles is freed before the rows are made), and the articles' rows of them. ``kept`` does the pass over the sorted entries:
-    :func:`kept_phrases` by default, or its compiled twin
-    :func:`recsys.kernels.kept_phrases` (at 60k articles the whole selection took 0.8 s
-    with it, 2.5 s with the array steps)."""
+    articles is freed before the rows are made), and the articles' rows of them.
+    ``kept`` does the pass over the sorted entries: :func:`kept_phrases` by default, or
+    its compiled twin :func:`recsys.kernels.kept_phrases` (at 60k articles the whole
+    selection took 0.8 s with it, 2.5 s with the array steps)."""
     if n_docs >= MAX_DOCUMENTS:
         raise ValueError(f"phrases are found in at most {MAX_DOCUMENTS - 1:,} articles at once")
     # One sort of every entry, key first: each phrase's articles then come together.
