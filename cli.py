@@ -21,7 +21,6 @@ import typer
 
 import recsys
 from recsys import Article, NewsModel, RecsysError
-from recsys.phrases import LEAST_DOCS, MOST_DOCS
 
 if TYPE_CHECKING:  # the evaluation and topic modules import scikit-learn: only where used
     from recsys import TopicPrediction
@@ -153,8 +152,8 @@ def train(
             _say(f"skipped: {labels}: {problem}")
     say(f"read {len(archive):,} articles from {len(paths)} corpus file(s)"
         + (f" and labels from {labels}" if labels is not None else ""))
-    vectorizer = recsys.ArticleVectorizer(
-        phrase_docs=(LEAST_DOCS, MOST_DOCS) if phrases else None)
+    # With phrases, the vectorizer's defaults (NewsModel.train's own): not restated here.
+    vectorizer = None if phrases else recsys.ArticleVectorizer(phrase_docs=None)
     model = NewsModel.train(archive, vectorizer=vectorizer, progress=say)
     say(f"saving bundle to {out}")
     version = model.save(str(out))
@@ -283,7 +282,7 @@ def _related_options(k: int, half_life: Optional[float], max_age: Optional[float
                      no_collapse: bool, undated_weight: Optional[float],
                      theme_weight: Optional[float],
                      copy_overlap: Optional[float],
-                     phrase_weight: Optional[float] = None) -> dict[str, Any]:
+                     phrase_weight: Optional[float]) -> dict[str, Any]:
     given = {"k": k, "half_life_days": half_life, "max_age_days": max_age, "min_score": min_score,
              "min_count": min_count, "mmr_lambda": mmr, "duplicate_threshold": duplicate_threshold,
              "before_only": before_only or None, "undated_weight": undated_weight,
