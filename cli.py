@@ -185,20 +185,67 @@ def add(
     model: Annotated[Path, typer.Option(help="Bundle directory to update.")],
     corpus: Annotated[list[Path], typer.Option("--corpus", help="Articles to add.")],
     on_error: Annotated[OnError, typer.Option(help="Bad records: fail, or skip and count.")] = OnError.fail,
+    replace: Annotated[bool, typer.Option(
+        "--replace", help="An article whose id is archived replaces it (a corrected version).")] = False,
 ) -> None:
     """Add new articles to a trained bundle without retraining (saved atomically)."""
     news = _load(model)
     articles = _read_corpora(corpus, on_error)
     known = [a.id for a in articles if a.id in news.index.row_of_]
-    if known:
+    if known and not replace:
         if on_error is OnError.fail:
             _fail(f"{len(known)} article id(s) already in the archive, e.g. {known[0]!r}; "
-                  "use --on-error skip to add only the new ones")
+                  "use --replace to update them, or --on-error skip to add only the new ones")
         articles = [a for a in articles if a.id not in news.index.row_of_]
         _say(f"skipped {len(known)} article(s) already in the archive")
-    news.add(articles)
+    news.add(articles, replace=replace)
     version = news.save(str(model))
-    typer.echo(f"added {len(articles):,} articles; archive now {len(news):,}; "
+    replaced = f" ({len(known):,} replacing their earlier versions)" if replace and known else ""
+    typer.echo(f"added {len(articles):,} articles{replaced}; archive now {len(news):,}; "
+               f"saved {model} -> {Path(version).name}")
+
+
+def _listed_ids(ids: list[str], ids_file: Optional[Path]) -> list[tuple[str, str]]:
+    """The ids given, each with where it was given (for errors)."""
+    listed = [(i, "--id") for i in ids]
+    if ids_file is not None:
+        try:
+            lines = ids_file.read_text(encoding="utf-8-sig").splitlines()
+        except UnicodeDecodeError as exc:
+            _fail(f"{ids_file}: not UTF-8 text ({exc.reason} at byte {exc.start})")
+        listed += [(line.strip(), f"{ids_file}, line {n}") for n, line in enumerate(lines, 1)
+                   if line.strip()]
+    return listed
+
+
+@app.command()
+@friendly_errors
+def withdraw(
+    model: Annotated[Path, typer.Option(help="Bundle directory to update.")],
+    id: Annotated[Optional[list[str]], typer.Option(
+        "--id", help="Id of an article to take out; repeatable.")] = None,
+    ids_file: Annotated[Optional[Path], typer.Option(help="File of ids to take out, one per line.")] = None,
+    on_error: Annotated[OnError, typer.Option(help="Unknown ids: fail, or skip and count.")] = OnError.fail,
+) -> None:
+    """Take unpublished or retracted articles out of a bundle: never suggested again (saved atomically)."""
+    listed = _listed_ids(id or [], ids_file)
+    if not listed:
+        _fail("name the articles to withdraw: --id ID (repeatable) or --ids-file PATH")
+    news = _load(model)
+    unknown = [(i, where) for i, where in listed if i not in news.index.row_of_]
+    if unknown:
+        if on_error is OnError.fail:
+            article_id, where = unknown[0]
+            _fail(f"{where}: no article with id {article_id!r} in the archive ({len(unknown)} "
+                  "unknown id(s) in all); use --on-error skip to withdraw the others")
+        _say(f"skipped {len(unknown)} id(s) not in the archive")
+    ids = list(dict.fromkeys(i for i, _ in listed if i in news.index.row_of_))
+    if not ids:
+        typer.echo(f"nothing to withdraw; {model} unchanged")
+        return
+    news.withdraw(ids)
+    version = news.save(str(model))
+    typer.echo(f"withdrew {len(ids):,} articles; archive now {len(news):,}; "
                f"saved {model} -> {Path(version).name}")
 
 

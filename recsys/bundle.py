@@ -350,7 +350,8 @@ def load_bundle(path: str | os.PathLike, *, strict_versions: bool = False,
     except Exception as exc:  # a damaged bundle can fail in many ways; say which and where
         raise reader._fail(exc) from None
     info = {k: manifest[k] for k in ("trained_at", "training_seconds", "training_data_sha256",
-                                     "counts", "labels_from", "metrics", "added_since_training")
+                                     "counts", "labels_from", "metrics", "added_since_training",
+                                     "replaced_since_training", "withdrawn_since_training")
             if k in manifest}
     model = NewsModel.from_bundle_parts(index, info, reader)
     model.bundle_path = str(folder)

@@ -412,28 +412,62 @@ class NewsModel:
         return {name.removesuffix("s"): column[row] for name, column in self.archive.items()
                 if name != "labelled"} | {"labelled": self.archive["labelled"][row]}
 
-    def add(self, articles: Sequence[Article]) -> NewsModel:
+    def add(self, articles: Sequence[Article], *, replace: bool = False) -> NewsModel:
         """Add new articles to the archive with the fitted vocabulary and classifier.
 
         They can be recommended, and get related lists, at once. The vocabulary and IDF
         weights stay those of the last full training: retrain when the archive has grown
         by more than about a tenth, or when new stories bring words the model never saw.
+        An id already in the archive is an error, unless ``replace``: then the new
+        version (a corrected or updated article) takes the old one's place.
         """
         articles = list(articles)
         if not articles:
             return self
+        new_ids = [a.id for a in articles]
+        seen: set[str] = set()
+        repeated = next((i for i in new_ids if i in seen or seen.add(i)), None)
+        if repeated is not None:
+            raise ValueError(f"duplicate article id {repeated!r}")
         X, signatures, phrases = self._rows_and_marks(articles)
         predicted = self.classifier.predict(self.topic_features.transform(articles))
         topics = [a.topic or str(p) for a, p in zip(articles, predicted)]
         themes = self.topic_features.themes(X) if self.index.themes_ is not None else None
-        self.index.add(X, [a.id for a in articles], dates=[a.date for a in articles], topics=topics,
+        # Everything that can fail on the new articles has run: only now is the archive changed.
+        replaced = self._drop([i for i in new_ids if i in self.index.row_of_] if replace else [])
+        self.index.add(X, new_ids, dates=[a.date for a in articles], topics=topics,
                        themes=themes, signatures=signatures, phrases=phrases)
         table = self._archive_table(articles, topics)
         for name, column in table.items():
             self.archive[name].extend(column)
-        self.info["counts"]["archive"] = len(self)
-        self.info["added_since_training"] = self.info.get("added_since_training", 0) + len(articles)
+        self._count("added_since_training", len(articles) - replaced)
+        self._count("replaced_since_training", replaced)
         return self
+
+    def withdraw(self, article_ids: Sequence[str]) -> NewsModel:
+        """Take articles out of the archive (unpublished or retracted): they are never
+        suggested again, and asking for their related list is an unknown-article error.
+        The vocabulary and the classifier stay as trained. An unknown id is an error,
+        raised before anything changes."""
+        self._count("withdrawn_since_training", self._drop(article_ids))
+        return self
+
+    def _drop(self, article_ids: Sequence[str]) -> int:
+        """Remove archived articles from the index and the archive table; how many."""
+        rows = {self.index.row(i) for i in article_ids}
+        if not rows:
+            return 0
+        table = self.archive  # a lazily loaded bundle reads it now, while rows still match
+        self.index.remove(article_ids)
+        for name, column in table.items():
+            table[name] = [value for row, value in enumerate(column) if row not in rows]
+        return len(rows)
+
+    def _count(self, name: str, n: int) -> None:
+        """Keep the archive's size, and how much it changed since training, in ``info``."""
+        self.info["counts"]["archive"] = len(self)
+        if n:
+            self.info[name] = self.info.get(name, 0) + n
 
     # -- persistence -------------------------------------------------------------------------
 

@@ -54,6 +54,13 @@ class PhraseRows(NamedTuple):
         return (np.ascontiguousarray(self.ids[span]),
                 self.levels[span].astype(np.float64) * np.float64(self.scales[r]))
 
+    def kept(self, keep: np.ndarray) -> PhraseRows:
+        """The rows where the boolean ``keep`` is true, in order."""
+        lengths = np.diff(self.indptr)
+        entries = np.repeat(keep, lengths)
+        return PhraseRows(np.concatenate([[0], np.cumsum(lengths[keep])]).astype(np.int64),
+                          self.ids[entries], self.levels[entries], self.scales[keep])
+
     def stacked(self, other: PhraseRows) -> PhraseRows:
         """These rows, then ``other``'s."""
         return PhraseRows(np.concatenate([self.indptr, self.indptr[-1] + other.indptr[1:]]),

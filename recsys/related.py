@@ -426,6 +426,30 @@ class RelatedIndex:
         self._reindex()
         return self
 
+    def remove(self, ids: Sequence[str]) -> RelatedIndex:
+        """Drop archived articles (unpublished, or about to be replaced by a corrected
+        version): from now on they are neither suggested nor asked about. An unknown id
+        is an error, raised before anything changes."""
+        self._check_fitted()
+        gone = np.array(sorted({self.row(i) for i in ids}), dtype=np.int64)
+        if len(gone) == 0:
+            return self
+        if len(gone) == len(self.ids_):
+            raise ValueError("cannot remove every article of the archive; retrain instead")
+        keep = np.ones(len(self.ids_), dtype=bool)
+        keep[gone] = False
+        matrix = self.matrix_[keep]
+        self._rows, self.shape_ = _arrays(matrix, half=True), matrix.shape
+        if self.themes_ is not None:
+            self.themes_, self.theme_scales_ = self.themes_[keep], self.theme_scales_[keep]
+        if self.signatures_ is not None:
+            self.signatures_ = (self.signatures_[0][keep], self.signatures_[1][keep])
+        if self.phrases_ is not None:
+            self.phrases_ = self.phrases_.kept(keep)
+        self.ids_, self.days_, self.topics_ = self.ids_[keep], self.days_[keep], self.topics_[keep]
+        self._reindex()
+        return self
+
     def set_topics(self, topics: Sequence[str | None]) -> None:
         """Replace the topic of every archived article (used for topic filters)."""
         self.topics_ = _topic_codes(topics)
