@@ -9,16 +9,17 @@ Each article gets a signature of its runs of ``SHINGLE_WORDS`` words (shingles):
 one-permutation MinHash, the least hash in each of ``SIGNATURE_SIZE`` bins, 16 bits
 each, and its number of shingles. Two signatures estimate the share of the shorter
 text's shingles that the other holds (:func:`overlap`). They are made from the words'
-hashes (:mod:`recsys.wordhash`), which the counting has already, piece by piece (title,
-parts of the body); the bin-wise least value over the pieces is the signature of their
-union (:func:`combined`).
+hashes (:mod:`recsys.wordhash`), which the counting has already: an article counted in
+pieces (title and lead, the rest of the body) is signed as its whole text, its pieces'
+words read on across the cuts, so a fitted article and the same text asked about later
+have one signature.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SIGNATURE_SIZE", "SHINGLE_WORDS", "EMPTY", "signatures", "combined", "overlap"]
+__all__ = ["SIGNATURE_SIZE", "SHINGLE_WORDS", "EMPTY", "signatures", "overlap"]
 
 SIGNATURE_SIZE = 32  # bins: about +-0.08 on an overlap of 0.5, 64 bytes an article
 SHINGLE_WORDS = 5
@@ -60,17 +61,6 @@ def signatures(hashes: np.ndarray, text_of: np.ndarray, n_texts: int,
     np.minimum.at(values, slot, ((mixed >> np.uint64(40)) % np.uint64(EMPTY)).astype(np.uint16))
     counts = np.bincount(text_of[starts], minlength=n_texts).astype(np.int64)
     return values.reshape(n_texts, SIGNATURE_SIZE), counts
-
-
-def combined(values: np.ndarray, counts: np.ndarray, n_wholes: int,
-             ) -> tuple[np.ndarray, np.ndarray]:
-    """Signatures of texts counted in pieces (title and lead, the rest of the body),
-    given in blocks: piece ``j`` of text ``i`` at ``j * n_wholes + i``. The bin-wise least
-    value over a text's pieces is the signature of their union; the counts add up."""
-    if not n_wholes:
-        return values[:0], counts[:0]
-    return (values.reshape(-1, n_wholes, values.shape[1]).min(axis=0),
-            counts.reshape(-1, n_wholes).sum(axis=0))
 
 
 def overlap(a: np.ndarray, n_a: int, b: np.ndarray, n_b: int) -> float:

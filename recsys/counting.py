@@ -110,6 +110,17 @@ def forget(fit: str) -> None:
     _FITS.pop(fit, None)
 
 
+def _piece_major(texts: np.ndarray, n_documents: int, n_pieces: int) -> np.ndarray:
+    """The rows of article-major texts (piece ``j`` of document ``i`` at
+    ``i * n_pieces + j``) in a share's counts, which come piece-major (``j * n_documents
+    + i``: each piece a block, as the parent stacks them); later texts keep their place.
+    In place."""
+    pieces = texts < n_documents * n_pieces
+    document, piece = np.divmod(texts[pieces], n_pieces)
+    texts[pieces] = piece * n_documents + document
+    return texts
+
+
 @dataclass
 class Share:
     """A share's counts, on the columns of the vocabulary of the process that counted
@@ -246,28 +257,39 @@ class WordCounter:
         return sp.csr_matrix((np.array(values, dtype=np.float32)[keep], (rows[keep], cols[keep])),
                              shape=(len(indptr) - 1, len(vocabulary)))
 
-    def count_hashed(self, texts: list[str], vocab: _Vocabulary, n_documents: int = 0,
-                     n_pieces: int = 0,
+    def count_hashed(self, texts: list[str], vocab: _Vocabulary, n_documents: int,
+                     n_pieces: int = 1,
                      ) -> tuple[sp.csr_matrix, tuple[np.ndarray, np.ndarray],
                                 np.ndarray | None]:
         """``count(texts, ...)`` while fitting, to the same matrix and vocabulary, with
         the tokens found and told apart by their hashes (:mod:`recsys.wordhash`): a
         string object per token cost more than all the rest of counting. Only the
-        tokens new to ``vocab`` are cut out as strings, in the order first met. Also the
-        texts' signatures (:func:`recsys.copies.signatures`) and, if the counter finds
-        phrases (else ``None``), the phrase entries of the first ``n_pieces`` texts, pieces of
-        ``n_documents`` documents (:func:`recsys.phrases.text_entries`), from the same
-        hashes."""
+        tokens new to ``vocab`` are cut out as strings, in the order first met.
+
+        The first ``n_documents * n_pieces`` texts are the documents' pieces, article-major
+        (piece ``j`` of document ``i`` is text ``i * n_pieces + j``); any texts after them
+        (titles counted again) are only counted. From the same hashes come the
+        documents' signatures (:func:`recsys.copies.signatures`) and, if the counter finds
+        phrases (else ``None``), their phrase entries (:func:`recsys.phrases.text_entries`),
+        each of a document's pieces read on into the next as in its whole text.
+        """
         if self.analyzer.strip_markup:
             texts = [strip_html(t) for t in texts]
         rows, columns, values, counts = [], [], [], []
         entries = [np.empty(0, dtype=np.uint64)]
-        for span in batches(texts, _BATCH_CHARS):
-            text_of, found, (value, count), words = self.count_batch(texts[span], vocab)
+        n_texts = n_documents * n_pieces
+        for span in batches(texts, _BATCH_CHARS, n_pieces):
+            text_of, found, words = self.count_batch(texts[span], vocab)
             rows.append(text_of + span.start)
             columns.append(found)
-            values.append(value)
-            counts.append(count)
+            if span.start < n_texts:  # the batch's documents, each as one text
+                first = span.start // n_pieces
+                end = np.searchsorted(words.text_of, n_texts - span.start)
+                value, count = copies.signatures(
+                    words.hashes[:end], (words.text_of[:end] + span.start) // n_pieces - first,
+                    min(span.stop, n_texts) // n_pieces - first)
+                values.append(value)
+                counts.append(count)
             if self.phrases:
                 entries.append(phrases.text_entries(words.hashes, words.text_of, span.start,
                                                     n_documents, n_pieces))
@@ -275,17 +297,15 @@ class WordCounter:
         columns = np.concatenate(columns) if columns else np.empty(0, dtype=np.int64)
         signed = ((np.concatenate(values), np.concatenate(counts)) if values
                   else copies.signatures(np.empty(0), np.empty(0), 0))
+        rows = _piece_major(rows, n_documents, n_pieces)
         return (sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, columns)),
                               shape=(len(texts), len(vocab.terms))), signed,
                 np.concatenate(entries) if self.phrases else None)
 
     def count_batch(self, texts: list[str], vocab: _Vocabulary,
-                    ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray],
-                               JoinedWords]:
-        """The text and column of each term occurrence of ``texts``, the texts'
-        signatures, and their words."""
+                    ) -> tuple[np.ndarray, np.ndarray, JoinedWords]:
+        """The text and column of each term occurrence of ``texts``, and their words."""
         words = JoinedWords.of(texts, raw_word_table())
-        signed = copies.signatures(words.hashes, words.text_of, len(texts))
         starts, text_of = words.starts, words.text_of
         distinct, first, inverse = distinct_hashes(words.hashes)
         at = np.searchsorted(vocab.hashes, distinct)
@@ -306,7 +326,7 @@ class WordCounter:
             vocab.hashed_columns = np.insert(vocab.hashed_columns, at[new], columns[new])
         text_of, columns = spread_glued(text_of, columns[inverse], vocab.multi)
         keep = columns >= 0
-        return text_of[keep], columns[keep], signed, words
+        return text_of[keep], columns[keep], words
 
     def count_part(self, documents: Sequence[Any], cuts: Sequence[tuple[int, ...]] | None,
                     firsts: bool, prepare: Prepare | None, fit: str) -> Share:
@@ -317,10 +337,13 @@ class WordCounter:
         if prepare is not None:
             documents, cuts = prepare(documents)
         texts = [joined(d) for d in documents]
-        if cuts is not None:
+        n_pieces = 1
+        if cuts is not None and documents:
             bounds = [(0, *c, len(t)) for t, c in zip(texts, cuts)]
-            texts = [t[b[j]:b[j + 1]] for j in range(len(bounds[0]) - 1 if bounds else 0)
-                     for t, b in zip(texts, bounds)]
+            n_pieces = len(bounds[0]) - 1
+            # Article-major, an article's pieces side by side: its words then run on across
+            # the cuts as in its whole text, which its copy signature and phrases are of.
+            texts = [t[b[j]:b[j + 1]] for t, b in zip(texts, bounds) for j in range(n_pieces)]
         if firsts:
             texts += [d if isinstance(d, str) else d[0] for d in documents]
         if fit not in _FITS:
@@ -329,11 +352,7 @@ class WordCounter:
         first_term, first_token = len(vocab.terms), len(vocab.columns)
         signed = found = None
         if self.hashed:
-            # The pieces before the first parts, in blocks of one per document.
-            pieces = len(texts) - (len(documents) if firsts else 0)
-            counts, (values, shingles), found = self.count_hashed(texts, vocab, len(documents),
-                                                                  pieces)
-            signed = copies.combined(values[:pieces], shingles[:pieces], len(documents))
+            counts, signed, found = self.count_hashed(texts, vocab, len(documents), n_pieces)
             if found is not None and self.spill is not None:
                 # 150 MB at 60k articles: through the pipe, the parent's unpickling held
                 # the GIL its merging needs, and the counting took 0.6 s longer.
@@ -342,6 +361,8 @@ class WordCounter:
                 found = path
         else:  # an analyzer of other words: find them its way
             counts = self.count(texts, vocab.terms, vocab.columns, vocab.multi, grow=True)
+            counts = counts[np.argsort(_piece_major(np.arange(len(texts)), len(documents),
+                                                    n_pieces))]
         # A term shows as its most readable word (see display_key) among its tokens.
         vocab.shown.extend([None] * (len(vocab.terms) - len(vocab.shown)))
         improved = {}

@@ -100,13 +100,12 @@ def pair_keys(hashes: np.ndarray, text_of: np.ndarray) -> tuple[np.ndarray, np.n
 def text_entries(hashes: np.ndarray, text_of: np.ndarray, first: int, n_documents: int,
                  n_pieces: int) -> np.ndarray:
     """The (phrase, article) entries of texts counted while fitting, one per occurrence
-    of a pair within one text, packed in one uint64 each, key first, for
-    :func:`select`. The texts are ``first + text_of`` of a share's: pieces of its
-    ``n_documents`` articles in blocks (piece ``j`` of article ``i`` is text
-    ``j * n_documents + i``), the first ``n_pieces`` of them (after them come texts
-    counted again, titles, whose pairs the pieces already hold). Not sorted nor
-    counted here: the parent's one sort of every entry does that, off the counting
-    processes' busy cores."""
+    of a pair within one article, packed in one uint64 each, key first, for
+    :func:`select`. The texts are ``first + text_of`` of a share's: its ``n_documents``
+    articles' pieces, article-major (piece ``j`` of article ``i`` is text ``i * n_pieces +
+    j``), read on from piece to piece as in the whole text; after them come texts counted
+    again, titles, whose pairs the pieces already hold. Not sorted nor counted here: the
+    parent's one sort of every entry does that, off the counting processes' busy cores."""
     if n_documents >= MAX_DOCUMENTS:
         raise ValueError(f"phrases are found in at most {MAX_DOCUMENTS - 1:,} articles at once")
     if len(hashes) < 2:
@@ -114,10 +113,11 @@ def text_entries(hashes: np.ndarray, text_of: np.ndarray, first: int, n_document
     # In place where it can be: this runs over every word of the archive.
     entries = _mixed(np.asarray(hashes, dtype=np.uint64))
     entries &= np.uint64(((1 << 64) - 1) ^ ((1 << (_DOC_BITS + _TF_BITS)) - 1))
-    text = text_of[1:] + first
-    keep = (text == text_of[:-1] + first) & (text < n_pieces)
-    text %= max(n_documents, 1)
-    entries |= text.astype(np.uint64) << np.uint64(_TF_BITS)
+    article = text_of + first
+    article //= n_pieces
+    keep = article[1:] == article[:-1]
+    keep &= article[1:] < n_documents
+    entries |= article[1:].astype(np.uint64) << np.uint64(_TF_BITS)
     return entries[keep]
 
 

@@ -60,13 +60,14 @@ class _Powers:
 _POWERS = _Powers()
 
 
-def batches(texts: Sequence[str], chars: int) -> Iterator[slice]:
+def batches(texts: Sequence[str], chars: int, group: int = 1) -> Iterator[slice]:
     """Consecutive spans of ``texts`` of about ``chars`` characters in all (one text
     alone if longer): hashing them together bounds the arrays and the power tables that
-    :func:`hashed_words` keeps."""
+    :func:`hashed_words` keeps. Spans start only at multiples of ``group``: runs of
+    ``group`` texts (an article's pieces) stay in one span."""
     start = size = 0
     for i, text in enumerate(texts):
-        if size and size + len(text) > chars:
+        if size and size + len(text) > chars and i % group == 0:
             yield slice(start, i)
             start, size = i, 0
         size += len(text) + 1

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from recsys.arabic import raw_word_table
-from recsys.copies import EMPTY, combined, overlap, signatures
+from recsys import ArticleVectorizer
+from recsys.copies import EMPTY, overlap, signatures
 from recsys.wordhash import JoinedWords
 
 from .test_related_options import _REPORT, _REPOST, _REWRITE
@@ -37,14 +38,12 @@ def test_overlap_tells_a_repost_from_a_rewrite() -> None:
         overlap(values[0], counts[0], values[1], counts[1])
 
 
-def test_pieces_combine_into_the_whole_text() -> None:
-    """Counting cuts an article into pieces; their signatures, combined, are the whole
-    text's but for the shingles across a cut."""
-    cut = _REPORT[:len(_REPORT) // 2].rfind(" ")  # at a word boundary
-    pieces_values, pieces_counts = _signed([_REPORT[:cut], _REWRITE[:80], _REPORT[cut:],
-                                            _REWRITE[80:]])
-    values, counts = combined(pieces_values, pieces_counts, 2)
-    whole_values, whole_counts = _signed([_REPORT, _REWRITE])
-    assert counts[0] == whole_counts[0] - 4  # the four runs across the cut
-    assert overlap(values[0], counts[0], whole_values[0], whole_counts[0]) >= 0.9
-    assert overlap(values[1], counts[1], whole_values[1], whole_counts[1]) >= 0.9
+def test_a_fitted_article_signs_as_its_whole_text(corpus: list) -> None:
+    """Fitting counts an article in pieces (title and lead, the rest of the body) and
+    reads them on across the cuts: its signature is its whole text's, as a new text's."""
+    vectorizer = ArticleVectorizer(phrase_docs=None).fit(corpus)
+    fitted_values, fitted_counts = vectorizer.fitted_signatures()
+    values, counts = vectorizer.signatures(corpus)
+    np.testing.assert_array_equal(fitted_values, values)
+    np.testing.assert_array_equal(fitted_counts, counts)
+    assert (counts > 100).mean() > 0.5  # articles long enough to be cut, most of them
