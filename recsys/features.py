@@ -639,7 +639,7 @@ class ArticleVectorizer(TransformerMixin, BaseEstimator):
     phrase_docs : (int, int) or None
         Find the articles' rare phrases, the pairs of words that least to most
         articles share (:mod:`recsys.phrases`), for the related index to score with:
-        on the real claim groups nDCG@10 0.484 → 0.502, graded nDCG@10 kept (0.857).
+        on the real claim groups nDCG@10 0.484 → 0.501, graded nDCG@10 kept (0.857).
         ``None`` (``recsys train --no-phrases``) turns this off: at 60k articles,
         training about 2-4% shorter, a query by new text 0.07-0.13 ms quicker, the
         training peak 0.1 GB and the bundle 32 MB smaller.

@@ -6,7 +6,7 @@ hundreds of articles hold. So a phrase that at most ``MOST_DOCS`` articles share
 at least ``LEAST_DOCS``: one that only two hold says little) marks one story, and the
 related index adds the cosine of two articles' phrase rows to their similarity
 (``phrase_weight`` in :class:`~recsys.RelatedSettings`). On the real claim groups this
-lifts nDCG@10 from 0.484 to 0.502 (with the 57k other articles as distractors, 0.455 to
+lifts nDCG@10 from 0.484 to 0.501 (with the 57k other articles as distractors, 0.455 to
 0.478) and keeps graded nDCG@10 (0.857; ``training/DEFAULTS.md``); all bigrams, the
 war's set phrases included, lost 0.012 of graded nDCG (``training/RESULTS.md``). On by
 default (``ArticleVectorizer(phrase_docs=None)``, ``recsys train --no-phrases`` turn

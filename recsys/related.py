@@ -113,9 +113,9 @@ class RelatedSettings:
         Where the index keeps the articles' rare phrases (:mod:`recsys.phrases`), each
         candidate's similarity gains, before recency, this times the cosine of its
         phrase row with the query's: phrases that only a few articles share mark one
-        story. 0.8 lifted nDCG@10 on the real claim groups from 0.484 to 0.502 (with
+        story. 0.8 lifted nDCG@10 on the real claim groups from 0.484 to 0.501 (with
         the 57k distractors, 0.455 to 0.478) and kept graded nDCG@10 (0.857); 0.5 gave
-        0.497, 0.473 and 0.859. ``0`` turns it off.
+        0.496, 0.474 and 0.859. ``0`` turns it off.
     pool : int
         How many top raw candidates are finished (at least ``3 * k`` are used). They
         are chosen by raw cosine, so with recency on, an article that the decay would
