@@ -71,10 +71,20 @@ def test_follows_the_sklearn_contract(corpus: list[Article]) -> None:
     assert scores.mean() > 0.7
 
 
-def test_lead_rows_from_one_pass_equal_transform_of_lead_views(corpus: list[Article]) -> None:
+class _RegexWords(ArabicAnalyzer):
+    """The default analyzer, but fitting must find its words as transform does (with the
+    regular expression), not by hashing code points."""
+
+    def raw_words(self, text: str) -> list[str]:
+        return super().raw_words(text)
+
+
+@pytest.mark.parametrize("analyzer", [None, _RegexWords()], ids=["default", "own-words"])
+def test_lead_rows_from_one_pass_equal_transform_of_lead_views(corpus: list[Article],
+                                                               analyzer) -> None:
     from recsys import TopicFeatures
 
-    vec = ArticleVectorizer()
+    vec = ArticleVectorizer(analyzer=analyzer)
     X, X_lead = vec.fit_transform_lead(corpus, 600)
     features = TopicFeatures(body_chars=600).fit_prefit(vec, X)
     assert abs(X - vec.transform(corpus)).max() == 0
@@ -136,14 +146,6 @@ def test_a_failed_phrase_selection_leaves_no_spilled_files(corpus, monkeypatch) 
     with pytest.raises(MemoryError, match="no room"):
         vectorizer.fitted_phrases()  # the selection's error, where its result is asked for
     assert _spilled() == before
-
-
-class _RegexWords(ArabicAnalyzer):
-    """The default analyzer, but fitting must find its words as transform does (with the
-    regular expression), not by hashing code points."""
-
-    def raw_words(self, text: str) -> list[str]:
-        return super().raw_words(text)
 
 
 def _entry_rows(counter, texts: list[str]) -> np.ndarray:
