@@ -119,6 +119,10 @@ def _read_text_file(path: Path) -> Article:
     return article
 
 
+def _articles(n: int) -> str:
+    return f"{n:,} article" if n == 1 else f"{n:,} articles"
+
+
 def _load(model_dir: Path, *, lazy: bool = False) -> NewsModel:
     return recsys.load_bundle(model_dir, lazy=lazy)
 
@@ -200,8 +204,8 @@ def add(
         _say(f"skipped {len(known)} article(s) already in the archive")
     news.add(articles, replace=replace)
     version = news.save(str(model))
-    replaced = f" ({len(known):,} replacing their earlier versions)" if replace and known else ""
-    typer.echo(f"added {len(articles):,} articles{replaced}; archive now {len(news):,}; "
+    replaced = f" ({len(known):,} replacing earlier versions)" if replace and known else ""
+    typer.echo(f"added {_articles(len(articles))}{replaced}; archive now {len(news):,}; "
                f"saved {model} -> {Path(version).name}")
 
 
@@ -245,7 +249,7 @@ def withdraw(
         return
     news.withdraw(ids)
     version = news.save(str(model))
-    typer.echo(f"withdrew {len(ids):,} articles; archive now {len(news):,}; "
+    typer.echo(f"withdrew {_articles(len(ids))}; archive now {len(news):,}; "
                f"saved {model} -> {Path(version).name}")
 
 

@@ -147,7 +147,7 @@ def test_cli_withdraw_refuses_unknown_ids_and_keeps_the_bundle(stories: dict, sa
     skipped = runner.invoke(app, ["withdraw", "--model", str(saved), "--ids-file", str(listed),
                                   "--on-error", "skip"])
     assert skipped.exit_code == 0, skipped.output
-    assert "skipped 1 id(s)" in skipped.stderr and "withdrew 1 articles" in skipped.stdout
+    assert "skipped 1 id(s)" in skipped.stderr and "withdrew 1 article;" in skipped.stdout
     assert story[1] not in load_bundle(saved).index.row_of_
 
 
