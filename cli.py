@@ -383,7 +383,7 @@ def recommend(
     k: KOpt = 10,
     format: Annotated[TableOrJson, typer.Option(help="Output format.")] = TableOrJson.table,
     explain: Annotated[bool, typer.Option(
-        "--explain", help="Show the shared terms behind each suggestion.")] = False,
+        "--explain", help="Show the shared words and rare phrases behind each suggestion.")] = False,
     half_life: HalfLifeOpt = None, undated_weight: UndatedOpt = None,
     theme_weight: ThemeOpt = None, max_age: MaxAgeOpt = None, before_only: BeforeOpt = False,
     phrase_weight: PhraseOpt = None,
@@ -414,13 +414,14 @@ def recommend(
         query = _read_text_file(text_file)
         related = news.related_to(query, **rules, **options)
     terms = news.explain(query, related.ids) if explain else None
+    shared_phrases = news.explain_phrases(query, related.ids) if explain else None
     rows = []
     for rank, (rid, score) in enumerate(zip(related.ids, related.scores)):
         meta = news.article(str(rid))
         row = {"id": str(rid), "score": round(float(score), 4), "title": meta["title"],
                "topic": meta["topic"]}
         if terms is not None:
-            row["terms"] = terms[rank]
+            row["terms"], row["phrases"] = terms[rank], shared_phrases[rank]
         rows.append((row, meta))
     if format is TableOrJson.json:
         typer.echo(json.dumps([row for row, _ in rows], ensure_ascii=False, indent=1))
@@ -433,6 +434,8 @@ def recommend(
         typer.echo(line)
         if terms is not None:
             typer.echo(f"       shared: {'، '.join(row['terms'])}")
+            if row["phrases"]:
+                typer.echo(f"       phrases: {'، '.join(row['phrases'])}")
 
 
 def _write_atomically(path: Path, lines: Iterable[str]) -> int:
@@ -467,8 +470,8 @@ def export(
     duplicate_threshold: DupOpt = None, no_collapse: NoCollapseOpt = False,
     copy_overlap: CopyOpt = None,
     explain: Annotated[bool, typer.Option(
-        "--explain", help="Give each suggestion its shared terms too (about 1 ms an article, "
-                          "in this process).")] = False,
+        "--explain", help="Give each suggestion its shared words and phrases too (about 2 ms "
+                          "an article, in this process).")] = False,
     backend: Annotated[Backend, typer.Option(help="Run chunks locally or on Dask.")] = Backend.local,
     scheduler: Annotated[Optional[str], typer.Option(
         help="Dask scheduler address (implies --backend dask).")] = None,
@@ -496,8 +499,9 @@ def export(
             suggestions = [{"id": str(i), "score": round(float(s), 4)}
                            for i, s in zip(related.ids, related.scores)]
             if explain:
-                for suggestion, terms in zip(suggestions, news.explain(article_id, related.ids)):
-                    suggestion["terms"] = terms
+                for suggestion, terms, shared in zip(suggestions, news.explain(article_id, related.ids),
+                                                     news.explain_phrases(article_id, related.ids)):
+                    suggestion["terms"], suggestion["phrases"] = terms, shared
             yield json.dumps({"id": article_id, "topic": news.archive["topics"][news.index.row(article_id)],
                               "related": suggestions}, ensure_ascii=False)
 

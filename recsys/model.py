@@ -399,6 +399,52 @@ class NewsModel:
             explained.append([written.get(c) or theirs.get(c) or str(words[c]) for c in columns])
         return explained
 
+    def explain_phrases(self, query: str | ArticleLike, related_ids: Sequence[str],
+                        n: int = 3) -> list[list[str]]:
+        """For each suggestion, up to ``n`` of the rare phrases it shares with the query
+        (``phrase_weight`` in :class:`~recsys.RelatedSettings`), those that weigh most in
+        its score first, as the query writes them (a new article's text; an archived
+        one's title, since the archive keeps no bodies) or else as the suggestion's title
+        does. A shared phrase written in neither is not shown; a bundle without phrases
+        gives empty lists. ``query`` is an archived id or a new article."""
+        from .arabic import raw_word_table
+        from .phrases import written_phrases
+        from .wordhash import JoinedWords
+
+        rows, table = self.index.phrases_, self.vectorizer.words_.selected_phrases()[0]
+        if rows is None or table is None:
+            return [[] for _ in related_ids]
+
+        def written(text: str) -> dict[int, str]:
+            words = JoinedWords.of([text], raw_word_table())
+            return written_phrases(words.joined, words.hashes, words.starts, words.ends, table)
+
+        if isinstance(query, str) and query in self.index.row_of_:
+            ids, weights = rows.row(self.index.row(query))
+            ours = written(self.article(query)["title"])
+        else:
+            _, _, marks = self.vectorizer.transform_marked([query])
+            ids, weights = marks.row(0)
+            (title,), (body,) = self.vectorizer.clean_bodies([query])
+            ours = written(f"{title}\n{body}")
+        explained = []
+        for rid in related_ids:
+            theirs, their_weights = rows.row(self.index.row(rid))
+            shared, a, b = np.intersect1d(ids, theirs, assume_unique=True, return_indices=True)
+            order = np.argsort(-(weights[a] * their_weights[b]), kind="stable")
+            titled = None  # the suggestion's title, read only if the query lacks a phrase
+            found = []
+            for phrase in shared[order].tolist():
+                if phrase not in ours and titled is None:
+                    titled = written(self.article(rid)["title"])
+                text = ours.get(phrase) or (titled or {}).get(phrase)
+                if text:
+                    found.append(text)
+                if len(found) == n:
+                    break
+            explained.append(found)
+        return explained
+
     # -- archive -----------------------------------------------------------------------------
 
     def __len__(self) -> int:

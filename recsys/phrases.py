@@ -29,7 +29,8 @@ from typing import NamedTuple
 import numpy as np
 
 __all__ = ["LEAST_DOCS", "MAX_DOCUMENTS", "MOST_DOCS", "PhraseRows", "PhraseTable",
-           "kept_phrases", "numbered", "pair_keys", "select", "text_entries", "text_rows"]
+           "kept_phrases", "numbered", "pair_keys", "select", "text_entries", "text_rows",
+           "written_phrases"]
 
 LEAST_DOCS = 3
 MOST_DOCS = 30
@@ -195,6 +196,24 @@ def text_rows(hashes: np.ndarray, text_of: np.ndarray, n_texts: int, table: Phra
     indptr = np.r_[0, np.cumsum(np.bincount((packed >> np.uint64(32)).astype(np.int64),
                                             minlength=n_texts))].astype(np.int64)
     return _weighted(indptr, (packed & np.uint64((1 << 32) - 1)).astype(np.uint32), tf, table.idf)
+
+
+def written_phrases(text: str, hashes: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                    table: PhraseTable) -> dict[int, str]:
+    """The fit's phrases in one text, from its words' hashes and spans in ``text``: each
+    phrase's id and its two words as the text writes them (its first occurrence), for
+    explanations."""
+    if len(hashes) < 2:
+        return {}
+    key = _mixed(np.asarray(hashes, dtype=np.uint64)) >> np.uint64(64 - _KEY_BITS)
+    at = np.searchsorted(table.keys, key)
+    found = at < len(table.keys)
+    found[found] = table.keys[at[found]] == key[found]
+    written: dict[int, str] = {}
+    for pair in np.flatnonzero(found)[::-1]:  # backwards: the first occurrence is kept
+        written[int(at[pair])] = (f"{text[starts[pair]:ends[pair]]} "
+                                  f"{text[starts[pair + 1]:ends[pair + 1]]}")
+    return written
 
 
 def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

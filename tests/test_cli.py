@@ -124,9 +124,14 @@ def test_export_explains_each_suggestion_as_recommend_does(trained: Path, tmp_pa
     assert all(0 < len(r["terms"]) <= 5 for line in lines.values() for r in line["related"])
     shown = invoke("recommend", "--model", trained, "--id", "cmb-001", "-k", "3", "--format", "json",
                    "--explain")
-    assert [(r["id"], r["terms"]) for r in json.loads(shown.stdout)] == \
-        [(r["id"], r["terms"]) for r in lines["cmb-001"]["related"]]
+    assert [(r["id"], r["terms"], r["phrases"]) for r in json.loads(shown.stdout)] == \
+        [(r["id"], r["terms"], r["phrases"]) for r in lines["cmb-001"]["related"]]
     assert "أريحا" in lines["cmb-001"]["related"][0]["terms"]  # the strike's town, as written
+    # The rare phrases it shares, where its title or the suggestion's writes them.
+    assert any(r["phrases"] for line in lines.values() for r in line["related"])
+    table = invoke("recommend", "--model", trained, "--id", "cmb-001", "-k", "3", "--explain")
+    assert table.stdout.count("shared: ") == 3
+    assert table.stdout.count("phrases: ") == sum(bool(r["phrases"]) for r in json.loads(shown.stdout))
 
 
 def test_info_prints_the_manifest(trained: Path) -> None:

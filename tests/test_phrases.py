@@ -13,8 +13,8 @@ import scipy.sparse as sp
 from typer.testing import CliRunner
 
 from cli import app
-from recsys import NewsModel, RelatedIndex, load_bundle, phrases
-from recsys.arabic import raw_word_table
+from recsys import Article, ArticleVectorizer, NewsModel, RelatedIndex, load_bundle, phrases
+from recsys.arabic import raw_word_table, raw_words
 from recsys.kernels import kept_phrases
 from recsys.wordhash import JoinedWords
 
@@ -142,3 +142,42 @@ def test_train_with_and_without_phrases_from_the_command_line(tmp_path: Path) ->
                                         str(text), "--format", "json"])
     assert plain_lists.exit_code == phrased_lists.exit_code == 0
     assert plain_lists.output != phrased_lists.output  # the scores at least differ
+
+
+def _pairs(text: str) -> set[tuple[str, str]]:
+    words = raw_words(text)
+    return set(zip(words, words[1:]))
+
+
+def test_explanations_show_the_shared_rare_phrases_as_written(phrased_model: NewsModel,
+                                                              corpus: list) -> None:
+    model, by_id = phrased_model, {a.id: a for a in corpus}
+    table = model.vectorizer.words_.selected_phrases()[0]
+    query = next(a for a in corpus if a.extra["story"] == corpus[0].extra["story"])
+    draft = Article(id="draft", title=query.title, body=query.body)  # an editor's new text
+    shown = 0
+    for asked, text in ((query.id, query.title), (draft, f"{query.title}\n{query.body}")):
+        related = model.related(asked, k=8) if isinstance(asked, str) else model.related_to(asked, k=8)
+        ours = (model.index.phrases_.row(model.index.row(asked)) if isinstance(asked, str)
+                else model.vectorizer.transform_marked([asked])[2].row(0))
+        for rid, found in zip(related.ids, model.explain_phrases(asked, related.ids, n=3)):
+            theirs = model.index.phrases_.row(model.index.row(rid))
+            weights = []
+            for phrase in found:
+                first, second = phrase.split(" ")
+                # As the query writes it, or the suggestion's title.
+                assert (first, second) in _pairs(text) | _pairs(by_id[rid].title), phrase
+                words = JoinedWords.of([phrase], raw_word_table())
+                key = phrases.pair_keys(words.hashes, words.text_of)[1]
+                at = int(np.searchsorted(table.keys, key[0]))
+                assert table.keys[at] == key[0] and at in ours[0] and at in theirs[0]  # shared
+                weights.append(ours[1][ours[0] == at][0] * theirs[1][theirs[0] == at][0])
+            assert weights == sorted(weights, reverse=True) and len(found) <= 3
+            shown += bool(found)
+    assert shown >= 4  # same-story suggestions share rare phrases
+
+
+def test_explanations_without_phrases_are_empty(corpus: list) -> None:
+    plain = NewsModel.train(corpus[:120], vectorizer=ArticleVectorizer(phrase_docs=None))
+    related = plain.related(corpus[0].id, k=5)
+    assert plain.explain_phrases(corpus[0].id, related.ids) == [[]] * len(related.ids)
