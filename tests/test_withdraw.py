@@ -144,6 +144,11 @@ def test_cli_withdraw_refuses_unknown_ids_and_keeps_the_bundle(stories: dict, sa
     assert os.readlink(saved) == version  # nothing saved
     nothing = runner.invoke(app, ["withdraw", "--model", str(saved)])
     assert nothing.exit_code == 1 and "--ids-file" in nothing.stderr
+    windows = tmp_path / "ids-cp1256.txt"
+    windows.write_bytes("معرف-غير-موجود\n".encode("cp1256"))
+    garbled = runner.invoke(app, ["withdraw", "--model", str(saved), "--ids-file", str(windows)])
+    assert garbled.exit_code == 1 and "ids-cp1256.txt: not UTF-8 text" in garbled.stderr
+    assert "Traceback" not in garbled.output
     skipped = runner.invoke(app, ["withdraw", "--model", str(saved), "--ids-file", str(listed),
                                   "--on-error", "skip"])
     assert skipped.exit_code == 0, skipped.output
