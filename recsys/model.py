@@ -22,7 +22,7 @@ import numpy as np
 from .allocator import freed_memory_kept
 from .arabic import clean
 from .corpus import TOPICS, Article, CorpusError, read_articles, default_corpus_path
-from .related import EditorRules, Related, RelatedIndex, RelatedSettings
+from .related import EditorRules, Related, RelatedIndex, RelatedSettings, _row_of
 
 if TYPE_CHECKING:  # imported where used: serving related lists needs no scikit-learn
     import scipy.sparse as sp
@@ -408,25 +408,27 @@ class NewsModel:
         does. A shared phrase written in neither is not shown; a bundle without phrases
         gives empty lists. ``query`` is an archived id or a new article."""
         from .arabic import raw_word_table
-        from .phrases import written_phrases
+        from .phrases import text_rows, written_phrases
         from .wordhash import JoinedWords
 
         rows, table = self.index.phrases_, self.vectorizer.words_.selected_phrases()[0]
         if rows is None or table is None:
             return [[] for _ in related_ids]
 
-        def written(text: str) -> dict[int, str]:
-            words = JoinedWords.of([text], raw_word_table())
+        def written(words: JoinedWords) -> dict[int, str]:
             return written_phrases(words.joined, words.hashes, words.starts, words.ends, table)
+
+        def words_of(text: str) -> JoinedWords:
+            return JoinedWords.of([text], raw_word_table())
 
         if isinstance(query, str) and query in self.index.row_of_:
             ids, weights = rows.row(self.index.row(query))
-            ours = written(self.article(query)["title"])
-        else:
-            _, _, marks = self.vectorizer.transform_marked([query])
-            ids, weights = marks.row(0)
+            ours = written(words_of(self.article(query)["title"]))
+        else:  # the text as vectorized, hashed once for its phrase row and their words
             (title,), (body,) = self.vectorizer.clean_bodies([query])
-            ours = written(f"{title}\n{body}")
+            words = words_of(f"{title}\n{body}")
+            ids, weights = text_rows(words.hashes, words.text_of, 1, table).row(0)
+            ours = written(words)
         explained = []
         for rid in related_ids:
             theirs, their_weights = rows.row(self.index.row(rid))
@@ -436,7 +438,7 @@ class NewsModel:
             found = []
             for phrase in shared[order].tolist():
                 if phrase not in ours and titled is None:
-                    titled = written(self.article(rid)["title"])
+                    titled = written(words_of(self.article(rid)["title"]))
                 text = ours.get(phrase) or (titled or {}).get(phrase)
                 if text:
                     found.append(text)
@@ -471,10 +473,7 @@ class NewsModel:
         if not articles:
             return self
         new_ids = [a.id for a in articles]
-        seen: set[str] = set()
-        repeated = next((i for i in new_ids if i in seen or seen.add(i)), None)
-        if repeated is not None:
-            raise ValueError(f"duplicate article id {repeated!r}")
+        _row_of(new_ids)  # a repeated id is refused before anything changes
         X, signatures, phrases = self._rows_and_marks(articles)
         predicted = self.classifier.predict(self.topic_features.transform(articles))
         topics = [a.topic or str(p) for a, p in zip(articles, predicted)]

@@ -185,9 +185,7 @@ def text_rows(hashes: np.ndarray, text_of: np.ndarray, n_texts: int, table: Phra
     (a warmed vectorizer makes a single text's in one compiled call instead:
     :func:`recsys.kernels.phrase_row`)."""
     text, key = pair_keys(hashes, text_of)
-    at = np.searchsorted(table.keys, key)
-    found = at < len(table.keys)
-    found[found] = table.keys[at[found]] == key[found]
+    found, at = _looked_up(table, key)
     text, ids = text[found], at[found].astype(np.uint64)
     packed = np.sort((text.astype(np.uint64) << np.uint64(32)) | ids)
     starts, tf = _runs(packed)
@@ -203,17 +201,22 @@ def written_phrases(text: str, hashes: np.ndarray, starts: np.ndarray, ends: np.
     """The fit's phrases in one text, from its words' hashes and spans in ``text``: each
     phrase's id and its two words as the text writes them (its first occurrence), for
     explanations."""
-    if len(hashes) < 2:
-        return {}
-    key = _mixed(np.asarray(hashes, dtype=np.uint64)) >> np.uint64(64 - _KEY_BITS)
-    at = np.searchsorted(table.keys, key)
-    found = at < len(table.keys)
-    found[found] = table.keys[at[found]] == key[found]
+    # One text: pair p is words p and p + 1.
+    found, at = _looked_up(table, pair_keys(hashes, np.zeros(len(hashes), dtype=np.int64))[1])
     written: dict[int, str] = {}
     for pair in np.flatnonzero(found)[::-1]:  # backwards: the first occurrence is kept
         written[int(at[pair])] = (f"{text[starts[pair]:ends[pair]]} "
                                   f"{text[starts[pair + 1]:ends[pair + 1]]}")
     return written
+
+
+def _looked_up(table: PhraseTable, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which pair ``key``s are phrases of the fit, and where each would be in its table:
+    ``(found, ids)``, an id meaningful only where found."""
+    at = np.searchsorted(table.keys, key)
+    found = at < len(table.keys)
+    found[found] = table.keys[at[found]] == key[found]
+    return found, at
 
 
 def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
