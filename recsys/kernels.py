@@ -36,6 +36,7 @@ __all__ = ["gather_pools", "exact_scores", "first_distinct", "row_similarities",
 _JIT = {"cache": True, "nogil": True}
 
 _overlap = njit(**_JIT)(_copies.overlap)
+_SHINGLE_MIX = _copies._MIX  # signature makes the shingles copies.signatures makes
 
 
 @njit(**_JIT)
@@ -685,7 +686,7 @@ def signature(hashes, size, width, empty):
     for start in range(runs):
         mixed = np.uint64(0)
         for w in range(min(width, n)):
-            mixed = (mixed ^ hashes[start + w]) * _FIBONACCI  # copies' mixing constant
+            mixed = (mixed ^ hashes[start + w]) * _SHINGLE_MIX
         mixed ^= mixed >> np.uint64(29)
         slot = np.int64(mixed % np.uint64(size))
         value = np.uint16((mixed >> np.uint64(40)) % np.uint64(empty))
