@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
@@ -26,6 +27,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.cluster import KMeans
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from .corpus import TOPICS
 from .features import ArticleLike, ArticleVectorizer, lead_of
@@ -34,6 +36,11 @@ __all__ = ["TopicFeatures", "TopicClassifier", "TopicPrediction", "make_topic_pi
 
 _GROUP = "#"  # joins "other" and a cluster number in the estimator's class names
 _MIN_GROUP = 12  # fewest articles in a cluster of other: each is calibrated on folds of it
+# liblinear (LinearSVC's solver) draws from one random generator for the whole
+# process: two fits on two threads at once (NewsModel.train cross-validates on a side
+# thread) took turns on it and each got other numbers than alone, so the same articles
+# trained models whose probabilities differed by 1e-6. One fit at a time.
+_LIBLINEAR = threading.Lock()
 
 
 class TopicPrediction(NamedTuple):
@@ -103,8 +110,14 @@ class TopicFeatures(TransformerMixin, BaseEstimator):
         self.lsa_ = None
         if n_components >= 2:
             rows = np.random.default_rng(0).permutation(archive_matrix.shape[0])[: self.lsa_sample]
-            self.lsa_ = TruncatedSVD(n_components, n_iter=self.lsa_iterations,
-                                     random_state=0).fit(archive_matrix[np.sort(rows)])
+            # One BLAS thread: with two, the last bits of the LSA differed from one training
+            # to the next of the same articles, and through the half-precision rounding
+            # below that changed the themes of a few articles and so their related lists.
+            # Training the same archive twice must give the same bundle; it costs 0.16 s
+            # of the 1.45 s this takes at 60k articles.
+            with threadpool_limits(1, user_api="blas"):
+                self.lsa_ = TruncatedSVD(n_components, n_iter=self.lsa_iterations,
+                                         random_state=0).fit(archive_matrix[np.sort(rows)])
             # Rounded to half precision, which pickling stores (see __getstate__), so that a
             # loaded bundle computes what the trained model did. float32 in memory, and
             # term-major (Fortran order): one article's terms are then adjacent rows of
@@ -283,10 +296,14 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
             estimator = LogisticRegression(C=self.C, max_iter=5000)
         elif self.model == "svm":
             folds = int(min(3, min(np.unique(targets, return_counts=True)[1])))
-            estimator = CalibratedClassifierCV(LinearSVC(C=self.C), cv=max(folds, 2))
+            # A fixed seed for liblinear's shuffling, which otherwise draws it from
+            # numpy's global generator: the same articles must train the same model.
+            estimator = CalibratedClassifierCV(LinearSVC(C=self.C, random_state=0),
+                                               cv=max(folds, 2))
         else:
             raise ValueError(f"model must be 'logreg' or 'svm', got {self.model!r}")
-        self.estimator_ = estimator.fit(X, targets, sample_weight=weights)
+        with _LIBLINEAR:
+            self.estimator_ = estimator.fit(X, targets, sample_weight=weights)
         self.classes_ = np.array(TOPICS, dtype=object)
         # Which topic each of the estimator's classes (topics and clusters of other) adds to.
         self.topic_of_class_ = np.zeros((len(self.estimator_.classes_), len(TOPICS)))
