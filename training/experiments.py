@@ -124,9 +124,11 @@ def make_vectorizer(spec: dict) -> ArticleVectorizer:
     return ArticleVectorizer(analyzer=ArabicAnalyzer(**analyzer) if analyzer else None, **spec)
 
 
-def fitted(corpus_name: str, spec: dict) -> tuple[ArticleVectorizer, sp.csr_matrix, tuple | None]:
-    """A vectorizer fitted on a corpus ("factcheck" or "archive"), its matrix and the
-    articles' text signatures (which the vectorizer does not keep when pickled)."""
+def fitted(corpus_name: str, spec: dict) -> tuple[ArticleVectorizer, sp.csr_matrix, tuple | None,
+                                                   tuple | None]:
+    """A vectorizer fitted on a corpus ("factcheck" or "archive"), its matrix, and the
+    articles' text signatures and rare phrases (which the vectorizer does not keep when
+    pickled)."""
     articles = corpus("syria_factcheck") if corpus_name == "factcheck" else archive()
 
     def fit():
@@ -135,8 +137,8 @@ def fitted(corpus_name: str, spec: dict) -> tuple[ArticleVectorizer, sp.csr_matr
         # As NewsModel.train fits it (with the lead rows its topic features read): the same
         # rows, and the same column order, which the randomized LSA of the themes depends on.
         X = vectorizer.fit_transform_lead(articles, TopicFeatures().body_chars)[0]
-        return vectorizer, X, vectorizer.fitted_signatures()
-    return disk_cached(f"fit-signed {corpus_name} {json.dumps(spec, sort_keys=True)}", fit)
+        return vectorizer, X, vectorizer.fitted_signatures(), vectorizer.fitted_phrases()
+    return disk_cached(f"fit-phrased {corpus_name} {json.dumps(spec, sort_keys=True)}", fit)
 
 
 # --- the configurations ----------------------------------------------------------------------
@@ -171,6 +173,7 @@ RELATED = [
     ("max_df 0.5", "recsys", {"max_df": 0.5}, {}),
     ("sublinear_tf False", "recsys", {"sublinear_tf": False}, {}),
     ("char n-grams (2,5) added", "chars", {"char_ngrams": [2, 5]}, {}),
+    ("rare phrases off (`recsys train --no-phrases`)", "recsys", {"phrase_docs": None}, {}),
     ("duplicate_threshold None", "recsys", {}, {"duplicate_threshold": None}),
     ("duplicate_threshold 0.9", "recsys", {}, {"duplicate_threshold": 0.9}),
     ("duplicate_threshold 0.9 between suggestions, copies of the query (≥ 0.8) still dropped",
@@ -233,7 +236,7 @@ def lead_text(articles) -> list[str]:
 @functools.lru_cache(maxsize=1)
 def archive_topic_features(spec_json: str, lsa_components: int) -> TopicFeatures:
     """TopicFeatures as the product builds them: vocabulary and LSA from the whole archive."""
-    vectorizer, X, _ = fitted("archive", json.loads(spec_json))
+    vectorizer, X, *_ = fitted("archive", json.loads(spec_json))
     say(f"  LSA ({lsa_components}) on the archive")
     return TopicFeatures(lsa_components=lsa_components).fit_prefit(vectorizer, X)
 
@@ -353,14 +356,15 @@ def topic_family(quick: bool) -> list[dict]:
 
 class IndexOnly:
     """The related-articles part of a NewsModel (what evaluate_model needs): the same
-    vectorizer and RelatedIndex (with the articles' themes), without the topic classifier."""
+    vectorizer and RelatedIndex (with the articles' themes, copy signatures and rare
+    phrases), without the topic classifier."""
 
     def __init__(self, articles, fit) -> None:
-        vectorizer, X, signatures = fit
+        vectorizer, X, signatures, phrases = fit
         ids = [a.id for a in articles]
         themes = TopicFeatures().fit_prefit(vectorizer, X).themes(X)
         self.index = RelatedIndex().fit(X, ids, dates=[a.date for a in articles], themes=themes,
-                                        signatures=signatures)
+                                        signatures=signatures, phrases=phrases)
         self.archive = {"ids": ids}
 
     def related_batch(self, article_ids=None, k=None, **settings):
