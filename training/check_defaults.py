@@ -1,10 +1,10 @@
 #!/usr/bin/env python
 """Score the current defaults, and a few one-change variants, on the real gold sets.
 
-    python training/check_defaults.py                  # writes training/DEFAULTS.md (about 6 min)
+    python training/check_defaults.py                  # writes training/DEFAULTS.md (about 2 min)
     python training/check_defaults.py --out other.md
 
-The quick companion of ``experiments.py`` (whose full run takes two hours): the same
+The quick companion of ``experiments.py`` (whose full run takes about 15 minutes): the same
 data, splits and metrics, for the product as it is now. It reports
 
 - topics: macro-F1 of 5-fold cross-validation on ``topics_dev`` (features fitted on the
